@@ -1,0 +1,29 @@
+//! # tenantml
+//!
+//! In-process machine learning and resilience for multi-tenant SaaS platforms. The crate
+//! does the work; a C ABI ([`ffi`], header `include/tenantml.h`) exposes it to PHP through
+//! FFI and to any other language that can call C.
+//!
+//! Available now:
+//! - [`breaker`]: a circuit breaker whose state every process on a host can share.
+//! - [`telemetry`]: Prometheus text exposition of the library's metrics.
+//!
+//! ```
+//! use tenantml::breaker::{BreakerConfig, BreakerStore, CallError};
+//! let store = BreakerStore::in_process();
+//! let breaker = store.breaker("forecast-api", BreakerConfig::default())?;
+//! let answer = breaker.call(|| Ok::<_, String>(42), |_e: CallError<String>| 0);
+//! assert_eq!(answer, 42);
+//! # Ok::<(), tenantml::Error>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod breaker;
+pub mod error;
+pub mod ffi;
+pub mod telemetry;
+
+pub use error::{Error, Result};
+
+/// The library version, from Cargo.toml.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

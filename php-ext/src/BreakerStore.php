@@ -17,19 +17,13 @@ use TenantMl\Exception\InvalidArgumentException;
  *    shared by every PHP process on the host, so one php-fpm worker's
  *    failures open the breaker for all of them.
  *
- * Breakers are obtained with breaker(); they keep the store alive, and the
- * native store handle is released when the store and all its breakers are
- * gone (in whatever order PHP destroys them).
+ * Breakers are obtained with breaker(). The native store handle is released
+ * in __destruct; breakers made from it stay usable (each native breaker keeps
+ * its store alive).
  */
 final class BreakerStore
 {
     private ?CData $handle;
-
-    /** Live CircuitBreaker objects borrowing the handle. */
-    private int $borrowers = 0;
-
-    /** Set once __destruct ran while breakers were still alive. */
-    private bool $orphaned = false;
 
     private function __construct(
         private readonly FFI $ffi,
@@ -87,7 +81,10 @@ final class BreakerStore
     public function breaker(string $name, array $config = [], bool $adoptStoredConfig = false): CircuitBreaker
     {
         if (str_contains($name, "\0")) {
-            throw new InvalidArgumentException('breaker name must not contain NUL bytes', Native::STATUS_INVALID_ARGUMENT);
+            throw new InvalidArgumentException(
+                'invalid argument: breaker name must be 1..=64 bytes without NUL, got ' . strlen($name) . ' bytes',
+                Native::STATUS_INVALID_ARGUMENT
+            );
         }
         $out = $this->ffi->new('TmlBreaker*');
         $status = $this->ffi->tml_breaker_new(
@@ -100,7 +97,6 @@ final class BreakerStore
         if ($status !== 0) {
             throw Native::exception($status, $this->ffi);
         }
-        $this->borrowers++;
         return new CircuitBreaker($this, $this->ffi, $out, $name);
     }
 
@@ -145,23 +141,8 @@ final class BreakerStore
         return $this->handle;
     }
 
-    /** @internal called by CircuitBreaker::__destruct */
-    public function releaseBorrow(): void
-    {
-        $this->borrowers--;
-        if ($this->orphaned && $this->borrowers === 0) {
-            $this->free();
-        }
-    }
-
     public function __destruct()
     {
-        // At shutdown PHP may destroy the store before its breakers; the last
-        // breaker then frees the handle.
-        if ($this->borrowers > 0) {
-            $this->orphaned = true;
-            return;
-        }
         $this->free();
     }
 

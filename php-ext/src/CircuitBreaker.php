@@ -235,7 +235,6 @@ final class CircuitBreaker
         if ($this->handle !== null) {
             $this->ffi->tml_breaker_free($this->handle);
             $this->handle = null;
-            $this->store->releaseBorrow();
         }
     }
 
@@ -268,14 +267,7 @@ final class CircuitBreaker
         if ($status !== Native::STATUS_CIRCUIT_OPEN) {
             return Native::exception($status, $this->ffi);
         }
-        // Built here rather than from tml_last_error(): rejections are the hot
-        // path during an outage, and the message needs nothing from the library.
-        $retryAfter = $permit->retry_after_ms;
-        return CircuitOpenException::forBreaker(
-            $this->name,
-            $retryAfter,
-            "circuit breaker '{$this->name}' is open; retry after {$retryAfter} ms"
-        );
+        return CircuitOpenException::fromPermit($this->name, $permit->retry_after_ms);
     }
 
     private function json(string $function): string

@@ -137,10 +137,7 @@ final class Native
      */
     public static function load(string $libraryPath, string $headerPath): FFI
     {
-        $header = @file_get_contents($headerPath);
-        if ($header === false) {
-            throw new LibraryNotFoundException("cannot read the tenantml C header {$headerPath}");
-        }
+        $header = self::headerDeclarations($headerPath);
         try {
             $ffi = FFI::cdef($header, $libraryPath);
         } catch (FFI\Exception $e) {
@@ -152,6 +149,23 @@ final class Native
         }
         self::checkAbi($ffi, $libraryPath);
         return $ffi;
+    }
+
+    /**
+     * The C declarations of a tenantml.h, ready for FFI::cdef / ffi.preload.
+     *
+     * The header is meant to be plain C already; as a safety net, lines FFI's
+     * parser rejects but that declare nothing (#include, #pragma once, a
+     * single-line #define) are dropped. Other directives are left in and will
+     * make FFI report the line.
+     */
+    public static function headerDeclarations(string $headerPath): string
+    {
+        $header = @file_get_contents($headerPath);
+        if ($header === false) {
+            throw new LibraryNotFoundException("cannot read the tenantml C header {$headerPath}");
+        }
+        return (string) preg_replace('/^[ \t]*#[ \t]*(include|pragma|define)\b[^\n]*$/m', '', $header);
     }
 
     /** Version string of the loaded library, e.g. "0.1.0". */
@@ -233,7 +247,11 @@ final class Native
         if ($value === []) {
             return null;
         }
-        return json_encode($value, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION);
+        try {
+            return json_encode($value, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION);
+        } catch (\JsonException $e) {
+            throw new ParseException('parse error: cannot encode as JSON: ' . $e->getMessage(), self::STATUS_PARSE_ERROR, $e);
+        }
     }
 
     /** The library path ffi() would load, or a LibraryNotFoundException naming the paths tried. */

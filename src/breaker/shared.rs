@@ -318,17 +318,23 @@ fn prepare(file: &File, path: &Path, size: usize, requested_capacity: usize) -> 
     if size == 0 {
         return initialise(file, path, 0, requested_capacity);
     }
-    if size < HEADER_WORDS * 8 {
-        return Err(corrupt(format!("file is {size} bytes, too short for a breaker store header")));
-    }
     let mut raw = [0u8; HEADER_WORDS * 8];
-    file.read_exact_at(&mut raw, 0).map_err(|e| io("reading", e))?;
+    let readable = size.min(raw.len());
+    file.read_exact_at(&mut raw[..readable], 0).map_err(|e| io("reading", e))?;
     let words: Vec<u64> = raw.chunks(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
+    if readable < 8 {
+        return Err(corrupt(format!(
+            "not a tenantml breaker store (only {size} bytes); remove it or choose another file name"
+        )));
+    }
     if words[0] != MAGIC {
         return Err(corrupt(format!(
             "not a tenantml breaker store (magic {:016x}); remove it or choose another file name",
             words[0]
         )));
+    }
+    if readable < raw.len() {
+        return Err(corrupt(format!("file is {size} bytes, too short for a breaker store header")));
     }
     let version = (words[1] >> 32) as u32;
     if version != LAYOUT_VERSION || [words[3], words[4]] != boot_id() {

@@ -1,0 +1,69 @@
+# Quick start: `make demo` and `make test`. Both install what is missing on a fresh
+# Debian machine (see tools/ensure-deps.sh).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+CARGO ?= cargo
+PHP ?= php
+PHPUNIT ?= $(shell command -v phpunit 2>/dev/null || echo /usr/bin/phpunit)
+LIB := $(CURDIR)/target/release/libtenantml.so
+PRELOAD_HEADER := $(CURDIR)/php-ext/build/tenantml-preload.h
+C_TEST := $(CURDIR)/target/c/breaker_test
+VALGRIND := $(shell command -v valgrind 2>/dev/null)
+
+.PHONY: demo test deps test-deps build header preload lint test-rust test-c test-php bench clean
+
+demo: deps build
+	$(PHP) php-ext/examples/demo.php
+
+test: test-deps build lint test-rust test-c test-php
+	@echo "all suites passed: cargo tests, C header test, PHPUnit (FFI::cdef and ffi.preload)"
+
+deps:
+	@tools/ensure-deps.sh
+
+test-deps:
+	@tools/ensure-deps.sh --test
+
+build:
+	$(CARGO) build --release --all-features
+
+# Regenerate include/tenantml.h from src/ffi after an ABI change.
+header:
+	TENANTML_BLESS=1 $(CARGO) test --release --test header
+
+# php-fpm preload header: FFI_SCOPE + absolute FFI_LIB + the C header.
+preload: build
+	$(PHP) php-ext/bin/tenantml-preload.php --lib=$(LIB) $(PRELOAD_HEADER)
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --all-features --all-targets -- -D warnings
+
+test-rust:
+	$(CARGO) test --release --all-features
+
+test-c: build
+	@mkdir -p $(dir $(C_TEST))
+	cc -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Iinclude tests/c/breaker_test.c \
+		-L$(CURDIR)/target/release -ltenantml -Wl,-rpath,$(CURDIR)/target/release -o $(C_TEST)
+	scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	if [ -n "$(VALGRIND)" ]; then \
+		$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+			--trace-children=yes $(C_TEST) "$$scratch"; \
+	else \
+		$(C_TEST) "$$scratch"; \
+	fi
+
+test-php: build preload
+	TENANTML_LIB=$(LIB) $(PHP) $(PHPUNIT) -c php-ext/phpunit.xml.dist
+	TENANTML_LIB=$(LIB) TENANTML_EXPECT_PRELOAD=1 $(PHP) -d ffi.enable=preload \
+		-d ffi.preload=$(PRELOAD_HEADER) $(PHPUNIT) -c php-ext/phpunit.xml.dist
+
+bench: build
+	$(CARGO) bench --bench breaker
+	TENANTML_LIB=$(LIB) $(PHP) php-ext/benchmarks/breaker.php
+
+clean:
+	$(CARGO) clean
+	rm -rf php-ext/build

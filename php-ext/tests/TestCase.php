@@ -1,0 +1,63 @@
+<?php
+
+declare(strict_types=1);
+
+namespace TenantMl\Tests;
+
+use TenantMl\BreakerStore;
+use TenantMl\CircuitBreaker;
+
+/**
+ * Shared helpers: temporary directories removed after each test, and
+ * breakers on fresh in-process stores.
+ */
+abstract class TestCase extends \PHPUnit\Framework\TestCase
+{
+    /** @var list<string> */
+    private array $tempDirs = [];
+
+    protected function tearDown(): void
+    {
+        foreach ($this->tempDirs as $dir) {
+            self::removeTree($dir);
+        }
+        $this->tempDirs = [];
+        parent::tearDown();
+    }
+
+    protected function tempDir(): string
+    {
+        $dir = sys_get_temp_dir() . '/tenantml-test-' . getmypid() . '-' . bin2hex(random_bytes(4));
+        mkdir($dir, 0700);
+        return $this->tempDirs[] = $dir;
+    }
+
+    /** A breaker on a fresh in-process store. */
+    protected function breaker(array $config = [], string $name = 'payments-api'): CircuitBreaker
+    {
+        return BreakerStore::inProcess()->breaker($name, $config);
+    }
+
+    /** Record $n failed calls. */
+    protected static function recordFailures(CircuitBreaker $breaker, int $n): void
+    {
+        for ($i = 0; $i < $n; $i++) {
+            $breaker->record($breaker->allow(), false);
+        }
+    }
+
+    private static function removeTree(string $dir): void
+    {
+        if (!is_dir($dir)) {
+            return;
+        }
+        foreach (scandir($dir) ?: [] as $entry) {
+            if ($entry === '.' || $entry === '..') {
+                continue;
+            }
+            $path = "{$dir}/{$entry}";
+            is_dir($path) && !is_link($path) ? self::removeTree($path) : unlink($path);
+        }
+        rmdir($dir);
+    }
+}

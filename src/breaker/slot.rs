@@ -7,6 +7,7 @@
 //! has to clear memory another process may be writing.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
+use std::sync::Arc;
 
 use super::config::{
     BreakerConfig, SlidingWindow, CONFIG_WORDS, MAX_COUNT_WINDOW, MAX_HALF_OPEN_PERMITS,
@@ -80,9 +81,9 @@ impl WindowCounts {
 
 impl Slot {
     /// A zeroed slot on the heap.
-    pub fn new_boxed() -> Box<Slot> {
+    pub fn zeroed() -> Arc<Slot> {
         // SAFETY: Slot is made only of atomic integers, for which all-zero bytes are valid.
-        unsafe { Box::<Slot>::new_zeroed().assume_init() }
+        unsafe { Arc::<Slot>::new_zeroed().assume_init() }
     }
 
     pub fn name(&self) -> Option<String> {
@@ -321,7 +322,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        let slot = Slot::new_boxed();
+        let slot = Slot::zeroed();
         assert_eq!(slot.name(), None);
         let name = "payments-api.eu-west/ümlaut";
         slot.claim(name, &BreakerConfig::default());
@@ -335,7 +336,7 @@ mod tests {
 
     #[test]
     fn count_window_keeps_the_last_n_of_the_epoch() {
-        let slot = Slot::new_boxed();
+        let slot = Slot::zeroed();
         let w = SlidingWindow::Count { size: 4 };
         for i in 0..6 {
             let flags = FLAG_RECORDED | if i % 2 == 0 { FLAG_FAILURE } else { 0 };
@@ -350,7 +351,7 @@ mod tests {
 
     #[test]
     fn time_window_forgets_old_buckets() {
-        let slot = Slot::new_boxed();
+        let slot = Slot::zeroed();
         let w = SlidingWindow::Time { seconds: 10 };
         let s = 1_000_000_000u64;
         slot.push_window(w, 0, 100 * s, FLAG_RECORDED | FLAG_FAILURE);
@@ -365,7 +366,7 @@ mod tests {
 
     #[test]
     fn leases_expire_and_belong_to_their_taker() {
-        let slot = Slot::new_boxed();
+        let slot = Slot::zeroed();
         assert_eq!(slot.acquire_lease(2, 5, 1000, 100), Ok(0));
         assert_eq!(slot.acquire_lease(2, 5, 1010, 100), Ok(1));
         assert_eq!(slot.acquire_lease(2, 5, 1050, 100), Err(50));
@@ -382,7 +383,7 @@ mod tests {
 
     #[test]
     fn consecutive_failures_are_per_epoch() {
-        let slot = Slot::new_boxed();
+        let slot = Slot::zeroed();
         assert_eq!(slot.add_consecutive_failure(1), 1);
         assert_eq!(slot.add_consecutive_failure(1), 2);
         assert_eq!(slot.consecutive_in(1), 2);

@@ -53,7 +53,7 @@ impl std::ops::Deref for SlotRef {
 }
 
 enum Backing {
-    InProcess(Mutex<HashMap<String, Arc<Box<Slot>>>>),
+    InProcess(Mutex<HashMap<String, Arc<Slot>>>),
     Shared(Arc<SharedFile>),
 }
 
@@ -140,14 +140,14 @@ impl BreakerStore {
                 let boxed = map
                     .entry(name.to_owned())
                     .or_insert_with(|| {
-                        let slot = Slot::new_boxed();
+                        let slot = Slot::zeroed();
                         slot.claim(name, &config);
-                        Arc::new(slot)
+                        slot
                     })
                     .clone();
                 let config = settle_config(name, &boxed, config, on_mismatch)?;
-                let ptr = NonNull::from(&**boxed);
-                // SAFETY: the Arc keeps the boxed slot alive and never moves it.
+                let ptr = NonNull::from(&*boxed);
+                // SAFETY: the Arc keeps the slot alive and never moves it.
                 (unsafe { SlotRef::new(ptr, boxed) }, config)
             }
             Backing::Shared(file) => {

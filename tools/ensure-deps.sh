@@ -9,6 +9,7 @@ command -v php >/dev/null 2>&1 && php -m 2>/dev/null | grep -qx FFI || missing+=
 if [ "${1:-}" = "--test" ]; then
     command -v phpunit >/dev/null 2>&1 || missing+=(phpunit)
     [ -f /usr/share/php/Illuminate/Foundation/Application.php ] || missing+=(php-laravel-framework)
+    command -v php-cgi >/dev/null 2>&1 || missing+=(php-cgi) # php-fpm's FFI rules, in tests
     command -v cc >/dev/null 2>&1 || missing+=(gcc)
 fi
 

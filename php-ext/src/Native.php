@@ -27,8 +27,10 @@ use TenantMl\Exception\TenantMlException;
  * Resolution order:
  *  1. the FFI scope "TENANTML" when php was started with
  *     `ffi.preload=<header from bin/tenantml-preload.php>` (php-fpm: the
- *     library is then mapped once by the master process; the scope names its
- *     own absolute library path, so a path given here is not used);
+ *     library is then loaded once by the master process; the scope names its
+ *     own absolute library path, so a path given here is not used). Outside
+ *     the CLI, ffi.enable=preload also requires opcache.preload=php-ext/preload.php
+ *     so that these classes may use the FFI API;
  *  2. otherwise FFI::cdef(<header>, <library>) where the library is the
  *     explicit path argument, else env TENANTML_LIB, else this repository's
  *     target/release/libtenantml.so; the header is env TENANTML_HEADER, else
@@ -141,6 +143,9 @@ final class Native
         try {
             $ffi = FFI::cdef($header, $libraryPath);
         } catch (FFI\Exception $e) {
+            if (str_contains($e->getMessage(), 'restricted')) {
+                throw self::restricted($e);
+            }
             throw new LibraryNotFoundException(
                 "cannot load {$libraryPath} with header {$headerPath}: " . $e->getMessage(),
                 0,
@@ -250,7 +255,11 @@ final class Native
         try {
             return json_encode($value, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION);
         } catch (\JsonException $e) {
-            throw new ParseException('parse error: cannot encode as JSON: ' . $e->getMessage(), self::STATUS_PARSE_ERROR, $e);
+            throw new ParseException(
+                'parse error: cannot encode as JSON: ' . $e->getMessage(),
+                self::STATUS_PARSE_ERROR,
+                $e
+            );
         }
     }
 
@@ -309,9 +318,23 @@ final class Native
     {
         try {
             return FFI::scope(self::SCOPE);
-        } catch (FFI\Exception) {
+        } catch (FFI\Exception $e) {
+            if (str_contains($e->getMessage(), 'restricted')) {
+                throw self::restricted($e);
+            }
             return null;
         }
+    }
+
+    private static function restricted(FFI\Exception $e): TenantMlException
+    {
+        return new TenantMlException(
+            $e->getMessage() . ' (ffi.enable=' . ini_get('ffi.enable') . '): with ffi.enable=preload outside the CLI, '
+            . 'set ffi.preload to the header from php-ext/bin/tenantml-preload.php and opcache.preload to '
+            . 'php-ext/preload.php, or set ffi.enable=true',
+            0,
+            $e
+        );
     }
 
     private static function checkAbi(FFI $ffi, string $what): void

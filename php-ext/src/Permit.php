@@ -10,18 +10,17 @@ use TenantMl\Exception\InvalidArgumentException;
  * Admission ticket from CircuitBreaker::allow(); hand it back to
  * CircuitBreaker::record() exactly once with the outcome of the call.
  *
- * Permits are cheap: while a permit is its breaker's newest one, its values
- * are read straight from the breaker's reused native TmlPermit; they are
- * copied out only if another allow() on the same breaker comes first. Once
- * recorded, a permit is spent: its accessors and a second record() throw.
+ * Permits are cheap (a two-property clone, no FFI allocation): while a permit
+ * is its breaker's newest one its values are read straight from the
+ * breaker's reused native TmlPermit, and they are copied out only if another
+ * allow() on the same breaker comes first. Once recorded, a permit is spent:
+ * its accessors throw \LogicException and a second record() throws
+ * TenantMl\Exception\InvalidArgumentException.
  */
 final class Permit
 {
-    private bool $detached = false;
-    private int $startedNs = 0;
-    private int $epoch = 0;
-    private int $lease = 0;
-    private ?Transition $transition = null;
+    /** @var array{int, int, int, ?Transition}|null [startedNs, epoch, lease, transition] once detached */
+    private ?array $copy = null;
 
     /** @internal CircuitBreaker clones one prototype per breaker */
     public function __construct(private readonly PermitSlot $slot)
@@ -34,16 +33,16 @@ final class Permit
         if ($this->slot->current === $this) {
             return $this->slot->native->started_ns;
         }
-        return $this->detached ? $this->startedNs : $this->spent();
+        return $this->values()[0];
     }
 
-    /** Breaker epoch at admission; outcomes from an older epoch do not move the state. */
+    /** Breaker period the permit belongs to; outcomes from an older period do not move the state. */
     public function epoch(): int
     {
         if ($this->slot->current === $this) {
             return $this->slot->native->epoch;
         }
-        return $this->detached ? $this->epoch : $this->spent();
+        return $this->values()[1];
     }
 
     /** 0 for an ordinary call; n > 0 for half-open probe lease n-1. */
@@ -52,7 +51,7 @@ final class Permit
         if ($this->slot->current === $this) {
             return $this->slot->native->lease;
         }
-        return $this->detached ? $this->lease : $this->spent();
+        return $this->values()[2];
     }
 
     /** Whether this call is a half-open probe. */
@@ -68,33 +67,31 @@ final class Permit
             $t = $this->slot->native->transition;
             return $t->occurred ? Transition::fromStates($t->from, $t->to) : null;
         }
-        if (!$this->detached) {
-            $this->spent();
-        }
-        return $this->transition;
+        return $this->values()[3];
     }
 
     /** Whether record() has been called with this permit. */
     public function isSpent(): bool
     {
-        return $this->slot->current !== $this && !$this->detached;
+        return $this->slot->current !== $this && $this->copy === null;
     }
 
     /** @internal copy the values out: the breaker is about to reuse its TmlPermit */
     public function detach(): void
     {
         $native = $this->slot->native;
-        $this->startedNs = $native->started_ns;
-        $this->epoch = $native->epoch;
-        $this->lease = $native->lease;
         $t = $native->transition;
-        $this->transition = $t->occurred ? Transition::fromStates($t->from, $t->to) : null;
-        $this->detached = true;
+        $this->copy = [
+            $native->started_ns,
+            $native->epoch,
+            $native->lease,
+            $t->occurred ? Transition::fromStates($t->from, $t->to) : null,
+        ];
     }
 
     /**
      * @internal put a detached permit's values back into the breaker's
-     * TmlPermit for record(), marking it spent
+     * TmlPermit for record(), marking the permit spent
      */
     public function restore(PermitSlot $slot, string $breaker): void
     {
@@ -104,21 +101,22 @@ final class Permit
                 Native::STATUS_INVALID_ARGUMENT
             );
         }
-        if (!$this->detached) {
+        if ($this->copy === null) {
             throw new InvalidArgumentException(
                 "permit of circuit breaker '{$breaker}' was already recorded",
                 Native::STATUS_INVALID_ARGUMENT
             );
         }
         $native = $slot->native;
-        $native->started_ns = $this->startedNs;
-        $native->epoch = $this->epoch;
-        $native->lease = $this->lease;
-        $this->detached = false;
+        [$native->started_ns, $native->epoch, $native->lease] = $this->copy;
+        $this->copy = null;
     }
 
-    private function spent(): never
+    /** @return array{int, int, int, ?Transition} */
+    private function values(): array
     {
-        throw new \LogicException('this permit was already recorded; read its values before record()');
+        return $this->copy ?? throw new \LogicException(
+            'this permit was already recorded; read its values before record()'
+        );
     }
 }

@@ -38,7 +38,10 @@ final class BreakerStoreTest extends TestCase
             . "tenantml_breaker_state{breaker=\"payments-api\",state=\"open\"} 1\n",
             $metrics
         );
-        $this->assertStringContainsString("tenantml_breaker_state{breaker=\"search-api\",state=\"closed\"} 1\n", $metrics);
+        $this->assertStringContainsString(
+            "tenantml_breaker_state{breaker=\"search-api\",state=\"closed\"} 1\n",
+            $metrics
+        );
         $this->assertStringContainsString(
             "# TYPE tenantml_breaker_calls_total counter\n"
             . "tenantml_breaker_calls_total{breaker=\"payments-api\",outcome=\"success\"} 0\n"

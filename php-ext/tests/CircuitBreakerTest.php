@@ -389,7 +389,10 @@ final class CircuitBreakerTest extends TestCase
         $this->assertSame(['successes' => 1, 'failures' => 3, 'slow_calls' => 0, 'rejected' => 0], $snapshot['totals']);
         $this->assertSame(0, $snapshot['transitions']);
         $this->assertNull($snapshot['last_transition']);
-        $this->assertSame(['calls', 'failures', 'slow_calls', 'failure_rate', 'slow_call_rate'], array_keys($snapshot['window']));
+        $this->assertSame(
+            ['calls', 'failures', 'slow_calls', 'failure_rate', 'slow_call_rate'],
+            array_keys($snapshot['window'])
+        );
         $this->assertMatchesRegularExpression('/^[0-9a-f]{16}$/', $snapshot['config_hash']);
     }
 

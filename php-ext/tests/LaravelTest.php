@@ -95,7 +95,9 @@ final class LaravelTest extends TestCase
         $app = $this->boot(['breaker_store' => ['driver' => 'redis']]);
 
         $this->expectException(InvalidArgumentException::class);
-        $this->expectExceptionMessage("unknown tenantml breaker store driver 'redis'; expected 'shared' or 'in_process'");
+        $this->expectExceptionMessage(
+            "unknown tenantml breaker store driver 'redis'; expected 'shared' or 'in_process'"
+        );
         $app->make(BreakerStore::class);
     }
 
@@ -192,7 +194,8 @@ final class LaravelTest extends TestCase
 
     public function testComposerJsonDeclaresProviderAndFacadeForAutoDiscovery(): void
     {
-        $composer = json_decode((string) file_get_contents(dirname(__DIR__) . '/composer.json'), true, 16, JSON_THROW_ON_ERROR);
+        $json = (string) file_get_contents(dirname(__DIR__) . '/composer.json');
+        $composer = json_decode($json, true, 16, JSON_THROW_ON_ERROR);
 
         $this->assertSame([TenantMlServiceProvider::class], $composer['extra']['laravel']['providers']);
         $this->assertSame(['TenantMl' => TenantMl::class], $composer['extra']['laravel']['aliases']);

@@ -89,7 +89,9 @@ final class NativeTest extends TestCase
         file_put_contents("{$dir}/tenantml.h", "uint32_t tml_abi_version(void);\n");
 
         $this->expectException(Exception\LibraryNotFoundException::class);
-        $this->expectExceptionMessage("cannot load {$dir}/libtenantml.so with header {$dir}/tenantml.h: Failed loading '{$dir}/libtenantml.so'");
+        $this->expectExceptionMessage(
+            "cannot load {$dir}/libtenantml.so with header {$dir}/tenantml.h: Failed loading '{$dir}/libtenantml.so'"
+        );
         Native::load("{$dir}/libtenantml.so", "{$dir}/tenantml.h");
     }
 
@@ -222,7 +224,13 @@ final class NativeTest extends TestCase
         $dir = $this->tempDir();
         file_put_contents("{$dir}/fake.c", "unsigned int tml_abi_version(void) { return {$abi}u; }\n");
         file_put_contents("{$dir}/tenantml.h", "uint32_t tml_abi_version(void);\n");
-        exec(sprintf('%s -shared -fPIC -o %s %s 2>&1', escapeshellarg($cc), escapeshellarg("{$dir}/libfake.so"), escapeshellarg("{$dir}/fake.c")), $out, $rc);
+        $command = sprintf(
+            '%s -shared -fPIC -o %s %s 2>&1',
+            escapeshellarg($cc),
+            escapeshellarg("{$dir}/libfake.so"),
+            escapeshellarg("{$dir}/fake.c")
+        );
+        exec($command, $out, $rc);
         $this->assertSame(0, $rc, implode("\n", $out));
         return ["{$dir}/libfake.so", "{$dir}/tenantml.h"];
     }

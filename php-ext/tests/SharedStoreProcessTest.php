@@ -37,7 +37,8 @@ final class SharedStoreProcessTest extends TestCase
 
         $child = $this->runWorker($dir, 'payments-api', 'succeed', 3);
 
-        $this->assertSame(['state' => 'open', 'rejected' => 3], ['state' => $child['state'], 'rejected' => $child['rejected']]);
+        $this->assertSame('open', $child['state']);
+        $this->assertSame(3, $child['rejected']);
         $this->assertSame(3, BreakerStore::shared($dir)->breaker('payments-api')->snapshot()['totals']['rejected']);
     }
 
@@ -54,7 +55,8 @@ final class SharedStoreProcessTest extends TestCase
             $this->assertSame('closed', $this->finishWorker($child)['state']);
         }
 
-        $this->assertSame(60000, BreakerStore::shared($dir)->breaker('payments-api')->snapshot()['totals']['successes']);
+        $totals = BreakerStore::shared($dir)->breaker('payments-api')->snapshot()['totals'];
+        $this->assertSame(60000, $totals['successes']);
     }
 
     public function testAnotherProcessWithOtherSettingsGetsAConfigMismatch(): void

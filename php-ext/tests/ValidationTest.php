@@ -51,7 +51,9 @@ final class ValidationTest extends TestCase
     public function testNameThatIsNotUtf8IsRejected(): void
     {
         $this->expectException(InvalidArgumentException::class);
-        $this->expectExceptionMessage('invalid argument: name is not valid UTF-8: invalid utf-8 sequence of 1 bytes from index 0');
+        $this->expectExceptionMessage(
+            'invalid argument: name is not valid UTF-8: invalid utf-8 sequence of 1 bytes from index 0'
+        );
         BreakerStore::inProcess()->breaker("\xff\xfe");
     }
 
@@ -120,8 +122,8 @@ final class ValidationTest extends TestCase
         $this->expectException(StoreCorruptException::class);
         $this->expectExceptionCode(203);
         $this->expectExceptionMessage(
-            "breaker store corrupt: {$dir}/tenantml-breakers.shm: not a tenantml breaker store (magic 6f77206f6c6c6568); "
-            . 'remove it or choose another file name'
+            "breaker store corrupt: {$dir}/tenantml-breakers.shm: "
+            . 'not a tenantml breaker store (magic 6f77206f6c6c6568); remove it or choose another file name'
         );
         BreakerStore::shared($dir);
     }
@@ -133,7 +135,8 @@ final class ValidationTest extends TestCase
 
         $this->expectException(StoreCorruptException::class);
         $this->expectExceptionMessage(
-            "breaker store corrupt: {$dir}/tenantml-breakers.shm: file is 3 bytes, too short for a breaker store header"
+            "breaker store corrupt: {$dir}/tenantml-breakers.shm: not a tenantml breaker store (only 3 bytes); "
+            . 'remove it or choose another file name'
         );
         BreakerStore::shared($dir);
     }
@@ -142,14 +145,18 @@ final class ValidationTest extends TestCase
     {
         $this->expectException(IoException::class);
         $this->expectExceptionCode(4);
-        $this->expectExceptionMessage('I/O error: creating /proc/nonexistent/tenantml: No such file or directory (os error 2)');
+        $this->expectExceptionMessage(
+            'I/O error: creating /proc/nonexistent/tenantml: No such file or directory (os error 2)'
+        );
         BreakerStore::shared('/proc/nonexistent/tenantml');
     }
 
     public function testUnknownSharedStoreOptionIsAParseError(): void
     {
         $this->expectException(ParseException::class);
-        $this->expectExceptionMessage('parse error: unknown field `size`, expected one of `dir`, `file_name`, `capacity`, `mode`');
+        $this->expectExceptionMessage(
+            'parse error: unknown field `size`, expected one of `dir`, `file_name`, `capacity`, `mode`'
+        );
         BreakerStore::shared($this->tempDir(), ['size' => 10]);
     }
 
@@ -175,7 +182,9 @@ final class ValidationTest extends TestCase
 
         $this->expectException(StoreFullException::class);
         $this->expectExceptionCode(202);
-        $this->expectExceptionMessage('breaker store is full: all 2 slots are taken (open the store with a larger capacity)');
+        $this->expectExceptionMessage(
+            'breaker store is full: all 2 slots are taken (open the store with a larger capacity)'
+        );
         $store->breaker('three');
     }
 

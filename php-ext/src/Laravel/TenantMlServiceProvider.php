@@ -59,14 +59,13 @@ class TenantMlServiceProvider extends ServiceProvider
                 Native::STATUS_INVALID_ARGUMENT
             );
         }
-        $options = array_filter(
-            [
-                'file_name' => $store['file_name'] ?? null,
-                'capacity' => isset($store['capacity']) ? (int) $store['capacity'] : null,
-                'mode' => isset($store['mode']) ? (int) $store['mode'] : null,
-            ],
-            static fn ($v): bool => $v !== null && $v !== ''
-        );
+        $options = [];
+        foreach (['file_name' => 'string', 'capacity' => 'int', 'mode' => 'int'] as $key => $type) {
+            $value = $store[$key] ?? null;
+            if ($value !== null && $value !== '') {
+                $options[$key] = $type === 'int' ? (int) $value : (string) $value;
+            }
+        }
         $dir = $store['dir'] ?? null;
         return BreakerStore::shared($dir === null || $dir === '' ? null : (string) $dir, $options);
     }

@@ -14,7 +14,10 @@ fn shared_store() -> (BreakerStore, std::path::PathBuf) {
 
 fn guarded_calls(c: &mut Criterion) {
     let (shared, dir) = shared_store();
-    let stores = [("in_process", BreakerStore::in_process()), ("shared", shared)];
+    let stores = [
+        ("in_process", BreakerStore::in_process()),
+        ("shared", shared),
+    ];
     let rate = BreakerConfig {
         failure_rate_threshold: Some(0.5),
         slow_call_duration_ms: Some(1000.0),
@@ -29,21 +32,27 @@ fn guarded_calls(c: &mut Criterion) {
     };
     let mut group = c.benchmark_group("breaker");
     for (label, store) in &stores {
-        let default = store.breaker(&format!("bench-default-{label}"), BreakerConfig::default()).unwrap();
+        let default = store
+            .breaker(&format!("bench-default-{label}"), BreakerConfig::default())
+            .unwrap();
         group.bench_function(format!("allow_record/default/{label}"), |b| {
             b.iter(|| {
                 let permit = default.allow().unwrap();
                 black_box(default.record(&permit, Outcome::Success, None));
             })
         });
-        let rated = store.breaker(&format!("bench-count-rate-{label}"), rate.clone()).unwrap();
+        let rated = store
+            .breaker(&format!("bench-count-rate-{label}"), rate.clone())
+            .unwrap();
         group.bench_function(format!("allow_record/count_window_rates/{label}"), |b| {
             b.iter(|| {
                 let permit = rated.allow().unwrap();
                 black_box(rated.record(&permit, Outcome::Success, None));
             })
         });
-        let windowed = store.breaker(&format!("bench-time-rate-{label}"), timed.clone()).unwrap();
+        let windowed = store
+            .breaker(&format!("bench-time-rate-{label}"), timed.clone())
+            .unwrap();
         group.bench_function(format!("allow_record/time_window_rate/{label}"), |b| {
             b.iter(|| {
                 let permit = windowed.allow().unwrap();
@@ -53,9 +62,13 @@ fn guarded_calls(c: &mut Criterion) {
         group.bench_function(format!("call/default/{label}"), |b| {
             b.iter(|| black_box(default.call(|| Ok::<u32, ()>(black_box(7)), |_| 0)))
         });
-        let open = store.breaker(&format!("bench-open-{label}"), BreakerConfig::default()).unwrap();
+        let open = store
+            .breaker(&format!("bench-open-{label}"), BreakerConfig::default())
+            .unwrap();
         open.force_open();
-        group.bench_function(format!("allow_rejected/{label}"), |b| b.iter(|| black_box(open.allow().is_err())));
+        group.bench_function(format!("allow_rejected/{label}"), |b| {
+            b.iter(|| black_box(open.allow().is_err()))
+        });
     }
     group.finish();
     let _ = std::fs::remove_dir_all(dir);

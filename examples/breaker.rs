@@ -15,7 +15,13 @@ fn main() -> tenantml::Result<()> {
     let breaker = store.breaker("ml-service", config)?;
     breaker.reset(); // start the demo from a clean state, whatever an earlier run left
 
-    let flaky = |i: i64| if (3..9).contains(&i) { Err("timeout") } else { Ok(i * 10) };
+    let flaky = |i: i64| {
+        if (3..9).contains(&i) {
+            Err("timeout")
+        } else {
+            Ok(i * 10)
+        }
+    };
     for i in 0..12 {
         let answer = breaker.call(
             || flaky(i),
@@ -37,6 +43,9 @@ fn main() -> tenantml::Result<()> {
             std::thread::sleep(Duration::from_millis(250));
         }
     }
-    println!("{}", serde_json::to_string_pretty(&breaker.snapshot()).expect("snapshot serialises"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&breaker.snapshot()).expect("snapshot serialises")
+    );
     Ok(())
 }

@@ -51,7 +51,12 @@ pub fn render_breakers(snapshots: &[BreakerSnapshot]) -> String {
                 ("success", s.totals.successes),
                 ("failure", s.totals.failures),
             ]
-            .map(|(outcome, n)| (format!("breaker=\"{}\",outcome=\"{outcome}\"", escape(&s.name)), n))
+            .map(|(outcome, n)| {
+                (
+                    format!("breaker=\"{}\",outcome=\"{outcome}\"", escape(&s.name)),
+                    n,
+                )
+            })
         }),
     );
     let simple = [
@@ -94,7 +99,13 @@ pub fn render_breakers(snapshots: &[BreakerSnapshot]) -> String {
     out
 }
 
-fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: impl Iterator<Item = (String, u64)>) {
+fn family(
+    out: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    samples: impl Iterator<Item = (String, u64)>,
+) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
     for (labels, value) in samples {
@@ -124,7 +135,9 @@ mod tests {
     #[test]
     fn exposition_lists_every_family_and_escapes_labels() {
         let store = BreakerStore::in_process();
-        let b = store.breaker("we\"ird\\name\n", BreakerConfig::default()).unwrap();
+        let b = store
+            .breaker("we\"ird\\name\n", BreakerConfig::default())
+            .unwrap();
         for _ in 0..5 {
             let p = b.allow().unwrap();
             b.record(&p, Outcome::Failure, None);
@@ -140,7 +153,10 @@ mod tests {
             format!("tenantml_breaker_transitions_total{{{label}}} 1"),
             "# TYPE tenantml_breaker_calls_total counter".to_string(),
         ] {
-            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
         }
     }
 }

@@ -12,7 +12,10 @@ fn scratch(tag: &str) -> std::path::PathBuf {
 }
 
 fn tenantml(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tenantml")).args(args).output().expect("run tenantml");
+    let out = Command::new(env!("CARGO_BIN_EXE_tenantml"))
+        .args(args)
+        .output()
+        .expect("run tenantml");
     (
         out.status.success(),
         String::from_utf8(out.stdout).unwrap(),
@@ -24,7 +27,9 @@ fn tenantml(args: &[&str]) -> (bool, String, String) {
 fn status_lists_every_breaker_with_state_and_counters() {
     let dir = scratch("status");
     let store = BreakerStore::shared(&SharedStoreOptions::in_dir(&dir)).unwrap();
-    let api = store.breaker("billing-api", BreakerConfig::default()).unwrap();
+    let api = store
+        .breaker("billing-api", BreakerConfig::default())
+        .unwrap();
     for _ in 0..5 {
         let p = api.allow().unwrap();
         api.record(&p, Outcome::Failure, None);
@@ -39,11 +44,34 @@ fn status_lists_every_breaker_with_state_and_counters() {
     let lines: Vec<&str> = table.lines().collect();
     assert!(lines[0].starts_with("NAME"), "{table}");
     let billing: Vec<&str> = lines[1].split_whitespace().collect();
-    assert_eq!(&billing[..9], ["billing-api", "open", &billing[2], "0", "0", "5", "0", "1", "1"], "{table}");
+    assert_eq!(
+        &billing[..9],
+        [
+            "billing-api",
+            "open",
+            billing[2],
+            "0",
+            "0",
+            "5",
+            "0",
+            "1",
+            "1"
+        ],
+        "{table}"
+    );
     assert!(lines[1].contains("closed -> open"), "{table}");
-    assert!(lines[2].starts_with("search") && lines[2].contains("closed"), "{table}");
+    assert!(
+        lines[2].starts_with("search") && lines[2].contains("closed"),
+        "{table}"
+    );
 
-    let (success, json, _) = tenantml(&["breaker", "status", "--dir", dir.to_str().unwrap(), "--json"]);
+    let (success, json, _) = tenantml(&[
+        "breaker",
+        "status",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--json",
+    ]);
     assert!(success);
     let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(parsed[0]["name"], "billing-api");
@@ -70,10 +98,17 @@ fn status_of_a_missing_store_is_a_clear_error_and_creates_nothing() {
 fn status_of_a_foreign_file_is_refused() {
     let dir = scratch("foreign");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("tenantml-breakers.shm"), b"not a store, somebody's notes").unwrap();
+    std::fs::write(
+        dir.join("tenantml-breakers.shm"),
+        b"not a store, somebody's notes",
+    )
+    .unwrap();
     let (success, _, stderr) = tenantml(&["breaker", "status", "--dir", dir.to_str().unwrap()]);
     assert!(!success);
     assert!(stderr.contains("not a tenantml breaker store"), "{stderr}");
-    assert_eq!(std::fs::read(dir.join("tenantml-breakers.shm")).unwrap(), b"not a store, somebody's notes");
+    assert_eq!(
+        std::fs::read(dir.join("tenantml-breakers.shm")).unwrap(),
+        b"not a store, somebody's notes"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

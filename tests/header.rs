@@ -6,7 +6,8 @@ use std::path::Path;
 #[test]
 fn committed_header_matches_cbindgen_output() {
     let crate_dir = env!("CARGO_MANIFEST_DIR");
-    let config = cbindgen::Config::from_file(Path::new(crate_dir).join("cbindgen.toml")).expect("cbindgen.toml parses");
+    let config = cbindgen::Config::from_file(Path::new(crate_dir).join("cbindgen.toml"))
+        .expect("cbindgen.toml parses");
     let mut generated = Vec::new();
     cbindgen::Builder::new()
         .with_crate(crate_dir)
@@ -28,7 +29,9 @@ fn committed_header_matches_cbindgen_output() {
 
 #[test]
 fn header_is_plain_c_for_php_ffi() {
-    let header = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/tenantml.h")).unwrap();
+    let header =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/tenantml.h"))
+            .unwrap();
     // PHP's FFI parser reads declarations only: no preprocessor lines outside comments.
     let mut in_comment = false;
     for line in header.lines() {
@@ -43,7 +46,13 @@ fn header_is_plain_c_for_php_ffi() {
             in_comment = false;
         }
     }
-    for symbol in ["tml_abi_version", "tml_last_error", "tml_string_free", "tml_breaker_allow", "TML_ABI_VERSION = 1"] {
+    for symbol in [
+        "tml_abi_version",
+        "tml_last_error",
+        "tml_string_free",
+        "tml_breaker_allow",
+        "TML_ABI_VERSION = 1",
+    ] {
         assert!(header.contains(symbol), "header lacks {symbol}");
     }
 }

@@ -12,7 +12,11 @@ use clap::{Args, Parser, Subcommand};
 use tenantml::breaker::{BreakerSnapshot, BreakerStore, SharedStoreOptions};
 
 #[derive(Parser)]
-#[command(name = "tenantml", version, about = "tenantml: in-process ML and resilience for SaaS platforms")]
+#[command(
+    name = "tenantml",
+    version,
+    about = "tenantml: in-process ML and resilience for SaaS platforms"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -57,7 +61,10 @@ impl StoreArgs {
         let path = self.dir.join(&self.file_name);
         // Inspecting must not create a store as a side effect.
         if !path.exists() {
-            return Err(format!("no breaker store at {} (nothing has opened a shared breaker there yet)", path.display()));
+            return Err(format!(
+                "no breaker store at {} (nothing has opened a shared breaker there yet)",
+                path.display()
+            ));
         }
         let options = SharedStoreOptions {
             dir: self.dir.clone(),
@@ -83,14 +90,20 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Breaker(BreakerCommand::Status { store, json }) => {
             let snapshots = store.open()?.snapshots().map_err(|e| e.to_string())?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&snapshots).map_err(|e| e.to_string())?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&snapshots).map_err(|e| e.to_string())?
+                );
             } else {
                 print!("{}", status_table(&snapshots));
             }
         }
         Command::Breaker(BreakerCommand::Metrics { store }) => {
             let store = store.open()?;
-            print!("{}", tenantml::telemetry::breaker_metrics(&store).map_err(|e| e.to_string())?);
+            print!(
+                "{}",
+                tenantml::telemetry::breaker_metrics(&store).map_err(|e| e.to_string())?
+            );
         }
     }
     Ok(())
@@ -100,7 +113,18 @@ fn status_table(snapshots: &[BreakerSnapshot]) -> String {
     if snapshots.is_empty() {
         return "no breakers in this store\n".into();
     }
-    let header = ["NAME", "STATE", "RETRY_MS", "FAILS_IN_ROW", "SUCCESSES", "FAILURES", "SLOW", "REJECTED", "TRANSITIONS", "LAST_TRANSITION"];
+    let header = [
+        "NAME",
+        "STATE",
+        "RETRY_MS",
+        "FAILS_IN_ROW",
+        "SUCCESSES",
+        "FAILURES",
+        "SLOW",
+        "REJECTED",
+        "TRANSITIONS",
+        "LAST_TRANSITION",
+    ];
     let rows: Vec<[String; 10]> = snapshots
         .iter()
         .map(|s| {
@@ -114,17 +138,28 @@ fn status_table(snapshots: &[BreakerSnapshot]) -> String {
                 s.totals.slow_calls.to_string(),
                 s.totals.rejected.to_string(),
                 s.transitions.to_string(),
-                s.last_transition
-                    .map_or("-".into(), |t| format!("{} -> {} ({} ms ago)", t.from, t.to, t.age_ms)),
+                s.last_transition.map_or("-".into(), |t| {
+                    format!("{} -> {} ({} ms ago)", t.from, t.to, t.age_ms)
+                }),
             ]
         })
         .collect();
     let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     let mut line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         out.push_str(padded.join("  ").trim_end());
         out.push('\n');
     };

@@ -10,7 +10,9 @@ use serde::Serialize;
 use super::clock::Clock;
 use super::config::BreakerConfig;
 use super::slot::{Slot, FLAG_FAILURE, FLAG_RECORDED, FLAG_SLOW};
-use super::state::{pack_last_transition, unpack_last_transition, Cause, Control, State, Transition, EPOCH_MASK};
+use super::state::{
+    pack_last_transition, unpack_last_transition, Cause, Control, State, Transition, EPOCH_MASK,
+};
 use super::store::SlotRef;
 use crate::error::Error;
 
@@ -114,7 +116,12 @@ impl std::fmt::Debug for Breaker {
 }
 
 impl Breaker {
-    pub(crate) fn new(name: String, config: BreakerConfig, slot: SlotRef, clock: Arc<dyn Clock>) -> Breaker {
+    pub(crate) fn new(
+        name: String,
+        config: BreakerConfig,
+        slot: SlotRef,
+        clock: Arc<dyn Clock>,
+    ) -> Breaker {
         Breaker {
             name,
             slow_call_ns: config.slow_call_ns(),
@@ -201,7 +208,12 @@ impl Breaker {
 
     /// Reports how the call went. `duration` overrides the time measured from the permit.
     /// Returns the transition this outcome caused, if any.
-    pub fn record(&self, permit: &Permit, outcome: Outcome, duration: Option<Duration>) -> Option<Transition> {
+    pub fn record(
+        &self,
+        permit: &Permit,
+        outcome: Outcome,
+        duration: Option<Duration>,
+    ) -> Option<Transition> {
         let failed = outcome == Outcome::Failure;
         let mut now = None;
         let slow = self.slow_call_ns.is_some_and(|limit| {
@@ -215,7 +227,11 @@ impl Breaker {
             };
             took >= limit
         });
-        let totals = if failed { &self.slot.failures } else { &self.slot.successes };
+        let totals = if failed {
+            &self.slot.failures
+        } else {
+            &self.slot.successes
+        };
         totals.fetch_add(1, Relaxed);
         if slow {
             self.slot.slow_calls.fetch_add(1, Relaxed);
@@ -232,7 +248,13 @@ impl Breaker {
         }
     }
 
-    fn record_closed(&self, c: Control, failed: bool, slow: bool, now: Option<u64>) -> Option<Transition> {
+    fn record_closed(
+        &self,
+        c: Control,
+        failed: bool,
+        slow: bool,
+        now: Option<u64>,
+    ) -> Option<Transition> {
         let epoch = c.epoch();
         let mut trip = false;
         if failed {
@@ -248,7 +270,8 @@ impl Breaker {
             let flags = FLAG_RECORDED
                 | if failed { FLAG_FAILURE } else { 0 }
                 | if slow { FLAG_SLOW } else { 0 };
-            self.slot.push_window(self.config.sliding_window, epoch, t, flags);
+            self.slot
+                .push_window(self.config.sliding_window, epoch, t, flags);
             if !trip && (failed || slow) {
                 trip = self.rates_exceeded(epoch, t);
             }
@@ -261,16 +284,30 @@ impl Breaker {
     }
 
     fn rates_exceeded(&self, epoch: u64, now: u64) -> bool {
-        let counts = self.slot.window_counts(self.config.sliding_window, epoch, now);
+        let counts = self
+            .slot
+            .window_counts(self.config.sliding_window, epoch, now);
         if counts.calls < u64::from(self.config.minimum_calls) {
             return false;
         }
         let (failure_rate, slow_rate) = counts.rates();
-        self.config.failure_rate_threshold.is_some_and(|t| failure_rate >= t)
-            || self.config.slow_call_rate_threshold.is_some_and(|t| slow_rate >= t)
+        self.config
+            .failure_rate_threshold
+            .is_some_and(|t| failure_rate >= t)
+            || self
+                .config
+                .slow_call_rate_threshold
+                .is_some_and(|t| slow_rate >= t)
     }
 
-    fn record_probe(&self, c: Control, permit: &Permit, failed: bool, slow: bool, now: Option<u64>) -> Option<Transition> {
+    fn record_probe(
+        &self,
+        c: Control,
+        permit: &Permit,
+        failed: bool,
+        slow: bool,
+        now: Option<u64>,
+    ) -> Option<Transition> {
         let index = usize::from(permit.lease?);
         if index >= self.config.half_open_permits as usize {
             return None;
@@ -288,7 +325,9 @@ impl Breaker {
             return self.open(c, c.openings() + 1, now);
         }
         if self.slot.complete_lease(index, epoch, started_ms, lease_ms)
-            && self.slot.all_leases_succeeded(self.config.half_open_permits, epoch)
+            && self
+                .slot
+                .all_leases_succeeded(self.config.half_open_permits, epoch)
         {
             return self.transition(c, c.next(State::Closed, 0, 0), Cause::Automatic, now);
         }
@@ -298,12 +337,23 @@ impl Breaker {
     fn open(&self, c: Control, openings: u32, now: u64) -> Option<Transition> {
         let openings = openings.min(super::state::MAX_OPENINGS);
         let until_ms = now / NS_PER_MS + self.config.open_wait_ms_for(openings);
-        self.transition(c, c.next(State::Open, openings, until_ms), Cause::Automatic, now)
+        self.transition(
+            c,
+            c.next(State::Open, openings, until_ms),
+            Cause::Automatic,
+            now,
+        )
     }
 
     /// The one place a breaker changes state: checked against the transition table, then
     /// one compare-and-swap. `Err` means another caller moved the breaker first.
-    fn try_transition(&self, from: Control, to: Control, cause: Cause, now: u64) -> Result<Option<Transition>, LostRace> {
+    fn try_transition(
+        &self,
+        from: Control,
+        to: Control,
+        cause: Cause,
+        now: u64,
+    ) -> Result<Option<Transition>, LostRace> {
         let (from_state, to_state) = (from.state(), to.state());
         if !from_state.can_become(to_state, cause) {
             debug_assert!(false, "illegal transition {from_state} -> {to_state}");
@@ -313,6 +363,7 @@ impl Breaker {
             .control
             .compare_exchange(from.0, to.0, AcqRel, Acquire)
             .map_err(|_| LostRace)?;
+        self.slot.retire_epoch(from.epoch());
         if from_state == to_state {
             // A manual operation that only started a new period (e.g. reset while closed).
             return Ok(None);
@@ -374,7 +425,11 @@ impl Breaker {
     /// );
     /// assert_eq!(price, 9.99);
     /// ```
-    pub fn call<T, E>(&self, f: impl FnOnce() -> Result<T, E>, fallback: impl FnOnce(CallError<E>) -> T) -> T {
+    pub fn call<T, E>(
+        &self,
+        f: impl FnOnce() -> Result<T, E>,
+        fallback: impl FnOnce(CallError<E>) -> T,
+    ) -> T {
         self.guard(f).unwrap_or_else(fallback)
     }
 
@@ -403,7 +458,12 @@ impl Breaker {
 
     /// State, counters and last transition, as seen now.
     pub fn snapshot(&self) -> BreakerSnapshot {
-        snapshot_of(&self.slot, self.name.clone(), &self.config, self.clock.now_ns())
+        snapshot_of(
+            &self.slot,
+            self.name.clone(),
+            &self.config,
+            self.clock.now_ns(),
+        )
     }
 }
 
@@ -471,7 +531,12 @@ pub struct LastTransition {
     pub age_ms: u64,
 }
 
-pub(crate) fn snapshot_of(slot: &Slot, name: String, config: &BreakerConfig, now_ns: u64) -> BreakerSnapshot {
+pub(crate) fn snapshot_of(
+    slot: &Slot,
+    name: String,
+    config: &BreakerConfig,
+    now_ns: u64,
+) -> BreakerSnapshot {
     let c = Control(slot.control.load(Acquire));
     let now_ms = now_ns / NS_PER_MS;
     let counts = if c.state() == State::Closed && config.has_rate_rule() {
@@ -484,7 +549,11 @@ pub(crate) fn snapshot_of(slot: &Slot, name: String, config: &BreakerConfig, now
     BreakerSnapshot {
         name,
         state: c.state(),
-        consecutive_failures: if c.state() == State::Closed { slot.consecutive_in(c.epoch()) } else { 0 },
+        consecutive_failures: if c.state() == State::Closed {
+            slot.consecutive_in(c.epoch())
+        } else {
+            0
+        },
         consecutive_openings: c.openings(),
         retry_after_ms: (c.state() == State::Open).then(|| c.until_ms().saturating_sub(now_ms)),
         window: WindowSnapshot {
@@ -501,11 +570,13 @@ pub(crate) fn snapshot_of(slot: &Slot, name: String, config: &BreakerConfig, now
             rejected: slot.rejected.load(Relaxed),
         },
         transitions: slot.transitions.load(Relaxed),
-        last_transition: unpack_last_transition(slot.last_transition.load(Acquire)).map(|(t, at_ms)| LastTransition {
-            from: t.from,
-            to: t.to,
-            age_ms: now_ms.saturating_sub(at_ms),
-        }),
+        last_transition: unpack_last_transition(slot.last_transition.load(Acquire)).map(
+            |(t, at_ms)| LastTransition {
+                from: t.from,
+                to: t.to,
+                age_ms: now_ms.saturating_sub(at_ms),
+            },
+        ),
         config_hash: format!("{:016x}", config.hash()),
     }
 }

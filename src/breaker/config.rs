@@ -59,6 +59,9 @@ pub struct BreakerConfig {
     /// Open after this many failures in a row; 0 turns the rule off.
     pub consecutive_failure_threshold: u32,
     /// Open when the failure rate in the window reaches this share (0 < x <= 1).
+    ///
+    /// The rate rules are checked when a failed or slow call is recorded: a fast success
+    /// never opens a breaker (and keeps the hot path free of window scans).
     pub failure_rate_threshold: Option<f64>,
     /// A call that takes at least this long (milliseconds) counts as slow.
     pub slow_call_duration_ms: Option<f64>,
@@ -141,7 +144,9 @@ impl BreakerConfig {
                     "sliding_window.size must be in 1..={MAX_COUNT_WINDOW}, got {size}"
                 ))
             }
-            SlidingWindow::Time { seconds } if seconds == 0 || seconds > MAX_TIME_WINDOW_SECONDS => {
+            SlidingWindow::Time { seconds }
+                if seconds == 0 || seconds > MAX_TIME_WINDOW_SECONDS =>
+            {
                 return invalid(format!(
                     "sliding_window.seconds must be in 1..={MAX_TIME_WINDOW_SECONDS}, got {seconds}"
                 ))
@@ -317,15 +322,39 @@ mod tests {
     #[test]
     fn invalid_settings_are_named() {
         let cases = [
-            (r#"{"failure_rate_threshold": 1.5}"#, "failure_rate_threshold must be in (0, 1], got 1.5"),
-            (r#"{"failure_rate_threshold": 0}"#, "failure_rate_threshold must be in (0, 1], got 0"),
-            (r#"{"sliding_window": {"kind": "count", "size": 0}}"#, "sliding_window.size must be in 1..=1024, got 0"),
-            (r#"{"sliding_window": {"kind": "time", "seconds": 0}}"#, "sliding_window.seconds must be in 1..=3600, got 0"),
-            (r#"{"half_open_permits": 0}"#, "half_open_permits must be in 1..=16, got 0"),
+            (
+                r#"{"failure_rate_threshold": 1.5}"#,
+                "failure_rate_threshold must be in (0, 1], got 1.5",
+            ),
+            (
+                r#"{"failure_rate_threshold": 0}"#,
+                "failure_rate_threshold must be in (0, 1], got 0",
+            ),
+            (
+                r#"{"sliding_window": {"kind": "count", "size": 0}}"#,
+                "sliding_window.size must be in 1..=1024, got 0",
+            ),
+            (
+                r#"{"sliding_window": {"kind": "time", "seconds": 0}}"#,
+                "sliding_window.seconds must be in 1..=3600, got 0",
+            ),
+            (
+                r#"{"half_open_permits": 0}"#,
+                "half_open_permits must be in 1..=16, got 0",
+            ),
             (r#"{"open_wait_ms": 0}"#, "open_wait_ms must be at least 1"),
-            (r#"{"backoff_multiplier": 0.5}"#, "backoff_multiplier must be a finite number >= 1, got 0.5"),
-            (r#"{"slow_call_rate_threshold": 0.5}"#, "slow_call_rate_threshold needs slow_call_duration_ms"),
-            (r#"{"minimum_calls": 0}"#, "minimum_calls must be at least 1"),
+            (
+                r#"{"backoff_multiplier": 0.5}"#,
+                "backoff_multiplier must be a finite number >= 1, got 0.5",
+            ),
+            (
+                r#"{"slow_call_rate_threshold": 0.5}"#,
+                "slow_call_rate_threshold needs slow_call_duration_ms",
+            ),
+            (
+                r#"{"minimum_calls": 0}"#,
+                "minimum_calls must be at least 1",
+            ),
         ];
         for (json, expected) in cases {
             let err = BreakerConfig::from_json(json).unwrap_err().to_string();
@@ -336,7 +365,10 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_json_are_parse_errors() {
         for json in [r#"{"treshold": 5}"#, "{", r#"{"open_wait_ms": -1}"#] {
-            assert!(matches!(BreakerConfig::from_json(json), Err(Error::Parse(_))), "{json}");
+            assert!(
+                matches!(BreakerConfig::from_json(json), Err(Error::Parse(_))),
+                "{json}"
+            );
         }
     }
 

@@ -79,7 +79,11 @@ impl SharedStoreOptions {
                 self.capacity
             )));
         }
-        if self.file_name.is_empty() || self.file_name.contains('/') || self.file_name == "." || self.file_name == ".." {
+        if self.file_name.is_empty()
+            || self.file_name.contains('/')
+            || self.file_name == "."
+            || self.file_name == ".."
+        {
             return Err(Error::InvalidArgument(format!(
                 "file_name must be a plain file name, got {:?}",
                 self.file_name
@@ -124,7 +128,8 @@ struct Locked<'a>(&'a File);
 
 impl<'a> Locked<'a> {
     fn new(file: &'a File, path: &Path) -> Result<Self> {
-        flock(file, FlockOperation::LockExclusive).map_err(|e| Error::io(format!("locking {}", path.display()), e))?;
+        flock(file, FlockOperation::LockExclusive)
+            .map_err(|e| Error::io(format!("locking {}", path.display()), e))?;
         Ok(Locked(file))
     }
 }
@@ -187,19 +192,40 @@ impl SharedFile {
         }
         let path = options.dir.join(&options.file_name);
         let file = open_no_follow(&path, options.mode)?;
-        let meta = file.metadata().map_err(|e| Error::io(format!("stat {}", path.display()), e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io(format!("stat {}", path.display()), e))?;
         if !meta.file_type().is_file() {
-            return Err(Error::StoreCorrupt(format!("{} is not a regular file", path.display())));
+            return Err(Error::StoreCorrupt(format!(
+                "{} is not a regular file",
+                path.display()
+            )));
         }
         let _lock = Locked::new(&file, &path)?;
-        let size = file.metadata().map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len() as usize;
+        let size = file
+            .metadata()
+            .map_err(|e| Error::io(format!("stat {}", path.display()), e))?
+            .len() as usize;
         let capacity = prepare(&file, &path, size, options.capacity as usize)?;
-        let len = file.metadata().map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len() as usize;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(format!("stat {}", path.display()), e))?
+            .len() as usize;
         // SAFETY: a fresh shared read/write mapping of a file we hold open; it is only
         // touched through atomics and unmapped in Drop.
-        let base = unsafe { mmap(std::ptr::null_mut(), len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::SHARED, &file, 0) }
-            .map_err(|e| Error::io(format!("mapping {}", path.display()), e))?;
-        let base = NonNull::new(base.cast::<u8>()).ok_or_else(|| Error::StoreCorrupt("mmap returned NULL".into()))?;
+        let base = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::SHARED,
+                &file,
+                0,
+            )
+        }
+        .map_err(|e| Error::io(format!("mapping {}", path.display()), e))?;
+        let base = NonNull::new(base.cast::<u8>())
+            .ok_or_else(|| Error::StoreCorrupt("mmap returned NULL".into()))?;
         drop(_lock);
         Ok(SharedFile {
             path,
@@ -219,7 +245,14 @@ impl SharedFile {
         // SAFETY: HEADER_SIZE + index * slot_size is within the mapping (checked at open:
         // len >= file_len(capacity)), and page-aligned base + 4096 + k * size_of::<Slot>()
         // is aligned for Slot (its size is a multiple of its 8-byte alignment).
-        unsafe { NonNull::new_unchecked(self.base.as_ptr().add(HEADER_SIZE + index * slot_size()).cast::<Slot>()) }
+        unsafe {
+            NonNull::new_unchecked(
+                self.base
+                    .as_ptr()
+                    .add(HEADER_SIZE + index * slot_size())
+                    .cast::<Slot>(),
+            )
+        }
     }
 
     fn slot_ref(&self, index: usize) -> &Slot {
@@ -228,7 +261,11 @@ impl SharedFile {
     }
 
     /// Finds the slot named `name`, or claims a free one for it (under the file lock).
-    pub(crate) fn find_or_claim(&self, name: &str, config: &BreakerConfig) -> Result<NonNull<Slot>> {
+    pub(crate) fn find_or_claim(
+        &self,
+        name: &str,
+        config: &BreakerConfig,
+    ) -> Result<NonNull<Slot>> {
         let _lock = Locked::new(&self.file, &self.path)?;
         let start = (checksum(&[name_hash(name)]) as usize) % self.capacity;
         for step in 0..self.capacity {
@@ -282,7 +319,16 @@ fn name_hash(name: &str) -> u64 {
 fn open_no_follow(path: &Path, mode: u32) -> Result<File> {
     let io = |e: std::io::Error| {
         if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
-            Error::StoreCorrupt(format!("{} is a symbolic link; refusing to follow it", path.display()))
+            Error::StoreCorrupt(format!(
+                "{} is a symbolic link; refusing to follow it",
+                path.display()
+            ))
+        } else if e.raw_os_error() == Some(rustix::io::Errno::ISDIR.raw_os_error()) {
+            // Opening a directory read-write fails before the regular-file check in `open`.
+            Error::StoreCorrupt(format!(
+                "{} is not a regular file (a directory)",
+                path.display()
+            ))
         } else {
             Error::io(format!("opening {}", path.display()), e)
         }
@@ -298,7 +344,8 @@ fn open_no_follow(path: &Path, mode: u32) -> Result<File> {
     match created {
         Ok(file) => {
             // The umask may have narrowed the mode; other workers need exactly `mode`.
-            file.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(io)?;
+            file.set_permissions(std::fs::Permissions::from_mode(mode))
+                .map_err(io)?;
             Ok(file)
         }
         Err(e) if e.kind() == ErrorKind::AlreadyExists => OpenOptions::new()
@@ -320,8 +367,12 @@ fn prepare(file: &File, path: &Path, size: usize, requested_capacity: usize) -> 
     }
     let mut raw = [0u8; HEADER_WORDS * 8];
     let readable = size.min(raw.len());
-    file.read_exact_at(&mut raw[..readable], 0).map_err(|e| io("reading", e))?;
-    let words: Vec<u64> = raw.chunks(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
+    file.read_exact_at(&mut raw[..readable], 0)
+        .map_err(|e| io("reading", e))?;
+    let words: Vec<u64> = raw
+        .chunks(8)
+        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect();
     if readable < 8 {
         return Err(corrupt(format!(
             "not a tenantml breaker store (only {size} bytes); remove it or choose another file name"
@@ -334,25 +385,40 @@ fn prepare(file: &File, path: &Path, size: usize, requested_capacity: usize) -> 
         )));
     }
     if readable < raw.len() {
-        return Err(corrupt(format!("file is {size} bytes, too short for a breaker store header")));
+        return Err(corrupt(format!(
+            "file is {size} bytes, too short for a breaker store header"
+        )));
     }
     let version = (words[1] >> 32) as u32;
-    if version != LAYOUT_VERSION || [words[3], words[4]] != boot_id() {
-        // Another layout, or monotonic times from before a reboot: start afresh.
+    if version != LAYOUT_VERSION {
+        // Another layout: start afresh.
         return initialise(file, path, size, requested_capacity);
     }
+    // Checked before the boot id, which it covers: a damaged header is refused, never
+    // mistaken for one from another boot and overwritten.
     if checksum(&words[..5]) != words[5] {
         return Err(corrupt("header checksum mismatch".into()));
     }
+    if [words[3], words[4]] != boot_id() {
+        // Monotonic times from before a reboot: start afresh.
+        return initialise(file, path, size, requested_capacity);
+    }
     if (words[1] & 0xFFFF_FFFF) as usize != slot_size() {
-        return Err(corrupt(format!("slot size {} does not match this build's {}", words[1] & 0xFFFF_FFFF, slot_size())));
+        return Err(corrupt(format!(
+            "slot size {} does not match this build's {}",
+            words[1] & 0xFFFF_FFFF,
+            slot_size()
+        )));
     }
     let capacity = words[2] as usize;
     if capacity == 0 || capacity > MAX_CAPACITY as usize {
         return Err(corrupt(format!("capacity {capacity} out of range")));
     }
     if size < file_len(capacity) {
-        return Err(corrupt(format!("file is {size} bytes, a store of {capacity} slots needs {}", file_len(capacity))));
+        return Err(corrupt(format!(
+            "file is {size} bytes, a store of {capacity} slots needs {}",
+            file_len(capacity)
+        )));
     }
     Ok(capacity)
 }
@@ -365,13 +431,15 @@ fn initialise(file: &File, path: &Path, size: usize, capacity: usize) -> Result<
     let mut offset = 0;
     while offset < size {
         let n = zeros.len().min(size - offset);
-        file.write_all_at(&zeros[..n], offset as u64).map_err(|e| io("clearing", e))?;
+        file.write_all_at(&zeros[..n], offset as u64)
+            .map_err(|e| io("clearing", e))?;
         offset += n;
     }
     if size < needed {
         file.set_len(needed as u64).map_err(|e| io("sizing", e))?;
     }
-    file.write_all_at(&encode(&header_for(capacity)), 0).map_err(|e| io("writing header of", e))?;
+    file.write_all_at(&encode(&header_for(capacity)), 0)
+        .map_err(|e| io("writing header of", e))?;
     file.sync_data().map_err(|e| io("syncing", e))?;
     Ok(capacity)
 }

@@ -107,7 +107,10 @@ impl Slot {
         let mut bytes = [0u8; MAX_NAME_LEN];
         bytes[..name.len()].copy_from_slice(name.as_bytes());
         for (chunk, word) in bytes.chunks(8).zip(&self.name) {
-            word.store(u64::from_le_bytes(chunk.try_into().expect("8-byte chunk")), Relaxed);
+            word.store(
+                u64::from_le_bytes(chunk.try_into().expect("8-byte chunk")),
+                Relaxed,
+            );
         }
         for (word, value) in self.config.iter().zip(config.to_words()) {
             word.store(value, Relaxed);
@@ -276,6 +279,35 @@ impl Slot {
             == pack_lease(epoch, lease_word_expiry(started_ms, lease_ms), LEASE_HELD)
     }
 
+    /// Clears the probe leases and the failure run left by the period `epoch`, which has
+    /// just ended. Epochs are 16 bits: without this, a lease marked succeeded (or a failure
+    /// run) of a period 65536 epochs ago would pass for the current period's once the
+    /// counter wraps round, and e.g. a half-open breaker whose only lease looks "succeeded"
+    /// would refuse every caller forever. Only words still tagged `epoch` are cleared, so
+    /// the new period's are never touched; a late writer of the old period may still leave
+    /// a held lease behind, which expires.
+    pub fn retire_epoch(&self, epoch: u64) {
+        for lease in &self.leases {
+            let mut w = lease.load(Acquire);
+            while w != 0 && unpack_lease(w).0 == epoch {
+                match lease.compare_exchange_weak(w, 0, AcqRel, Acquire) {
+                    Ok(_) => break,
+                    Err(seen) => w = seen,
+                }
+            }
+        }
+        let mut w = self.consecutive.load(Acquire);
+        while w >> 48 == epoch && w & ((1 << 48) - 1) != 0 {
+            match self
+                .consecutive
+                .compare_exchange_weak(w, 0, AcqRel, Acquire)
+            {
+                Ok(_) => break,
+                Err(seen) => w = seen,
+            }
+        }
+    }
+
     pub fn all_leases_succeeded(&self, permits: u32, epoch: u64) -> bool {
         self.leases[..permits as usize].iter().all(|l| {
             let (e, _, status) = unpack_lease(l.load(Acquire));
@@ -343,10 +375,24 @@ mod tests {
             slot.push_window(w, 3, 0, flags);
         }
         // last four: i = 2,3,4,5 -> failures at 2 and 4
-        assert_eq!(slot.window_counts(w, 3, 0), WindowCounts { calls: 4, failures: 2, slow: 0 });
+        assert_eq!(
+            slot.window_counts(w, 3, 0),
+            WindowCounts {
+                calls: 4,
+                failures: 2,
+                slow: 0
+            }
+        );
         assert_eq!(slot.window_counts(w, 4, 0), WindowCounts::default());
         slot.push_window(w, 4, 0, FLAG_RECORDED | FLAG_SLOW);
-        assert_eq!(slot.window_counts(w, 4, 0), WindowCounts { calls: 1, failures: 0, slow: 1 });
+        assert_eq!(
+            slot.window_counts(w, 4, 0),
+            WindowCounts {
+                calls: 1,
+                failures: 0,
+                slow: 1
+            }
+        );
     }
 
     #[test]
@@ -356,12 +402,33 @@ mod tests {
         let s = 1_000_000_000u64;
         slot.push_window(w, 0, 100 * s, FLAG_RECORDED | FLAG_FAILURE);
         slot.push_window(w, 0, 105 * s, FLAG_RECORDED);
-        assert_eq!(slot.window_counts(w, 0, 109 * s), WindowCounts { calls: 2, failures: 1, slow: 0 });
-        assert_eq!(slot.window_counts(w, 0, 110 * s), WindowCounts { calls: 1, failures: 0, slow: 0 });
+        assert_eq!(
+            slot.window_counts(w, 0, 109 * s),
+            WindowCounts {
+                calls: 2,
+                failures: 1,
+                slow: 0
+            }
+        );
+        assert_eq!(
+            slot.window_counts(w, 0, 110 * s),
+            WindowCounts {
+                calls: 1,
+                failures: 0,
+                slow: 0
+            }
+        );
         assert_eq!(slot.window_counts(w, 0, 115 * s), WindowCounts::default());
         // The same bucket index one lap later starts from zero.
         slot.push_window(w, 0, 120 * s, FLAG_RECORDED);
-        assert_eq!(slot.window_counts(w, 0, 120 * s), WindowCounts { calls: 1, failures: 0, slow: 0 });
+        assert_eq!(
+            slot.window_counts(w, 0, 120 * s),
+            WindowCounts {
+                calls: 1,
+                failures: 0,
+                slow: 0
+            }
+        );
     }
 
     #[test]
@@ -372,7 +439,10 @@ mod tests {
         assert_eq!(slot.acquire_lease(2, 5, 1050, 100), Err(50));
         // Lease 0 expires at 1100 and is taken over.
         assert_eq!(slot.acquire_lease(2, 5, 1100, 100), Ok(0));
-        assert!(!slot.complete_lease(0, 5, 1000, 100), "the first taker lost its lease");
+        assert!(
+            !slot.complete_lease(0, 5, 1000, 100),
+            "the first taker lost its lease"
+        );
         assert!(slot.complete_lease(0, 5, 1100, 100));
         assert!(!slot.all_leases_succeeded(2, 5));
         assert!(slot.complete_lease(1, 5, 1010, 100));

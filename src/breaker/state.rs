@@ -162,8 +162,16 @@ mod tests {
         assert_eq!(c.epoch(), 0xBEEF);
         assert_eq!(c.until_ms(), (1 << 40) - 1);
         let n = c.next(State::Open, 40, 5);
-        assert_eq!((n.state(), n.openings(), n.epoch(), n.until_ms()), (State::Open, 31, 0xBEF0, 5));
-        assert_eq!(Control::new(State::Open, 0, 0xFFFF, 0).next(State::HalfOpen, 0, 0).epoch(), 0);
+        assert_eq!(
+            (n.state(), n.openings(), n.epoch(), n.until_ms()),
+            (State::Open, 31, 0xBEF0, 5)
+        );
+        assert_eq!(
+            Control::new(State::Open, 0, 0xFFFF, 0)
+                .next(State::HalfOpen, 0, 0)
+                .epoch(),
+            0
+        );
     }
 
     #[test]
@@ -181,7 +189,12 @@ mod tests {
             .collect();
         assert_eq!(
             automatic,
-            [(Closed, Open), (Open, HalfOpen), (HalfOpen, Closed), (HalfOpen, Open)]
+            [
+                (Closed, Open),
+                (Open, HalfOpen),
+                (HalfOpen, Closed),
+                (HalfOpen, Open)
+            ]
         );
         assert!(!Closed.can_become(HalfOpen, Cause::Automatic));
         assert!(!Open.can_become(Closed, Cause::Automatic));
@@ -196,8 +209,14 @@ mod tests {
 
     #[test]
     fn last_transition_packs() {
-        let t = Transition { from: State::Closed, to: State::Open };
-        assert_eq!(unpack_last_transition(pack_last_transition(t, 12345)), Some((t, 12345)));
+        let t = Transition {
+            from: State::Closed,
+            to: State::Open,
+        };
+        assert_eq!(
+            unpack_last_transition(pack_last_transition(t, 12345)),
+            Some((t, 12345))
+        );
         assert_eq!(unpack_last_transition(0), None);
     }
 }

@@ -131,7 +131,12 @@ impl BreakerStore {
     }
 
     /// Opens the breaker `name`, choosing what happens when its stored config differs.
-    pub fn breaker_with(&self, name: &str, config: BreakerConfig, on_mismatch: OnConfigMismatch) -> Result<Breaker> {
+    pub fn breaker_with(
+        &self,
+        name: &str,
+        config: BreakerConfig,
+        on_mismatch: OnConfigMismatch,
+    ) -> Result<Breaker> {
         validate_name(name)?;
         config.validate()?;
         let (slot, config) = match &*self.backing {
@@ -158,7 +163,12 @@ impl BreakerStore {
                 (slot, config)
             }
         };
-        Ok(Breaker::new(name.to_owned(), config, slot, self.clock.clone()))
+        Ok(Breaker::new(
+            name.to_owned(),
+            config,
+            slot,
+            self.clock.clone(),
+        ))
     }
 
     /// A snapshot of every breaker in the store, by name.
@@ -191,7 +201,12 @@ impl BreakerStore {
     }
 }
 
-fn settle_config(name: &str, slot: &Slot, requested: BreakerConfig, on_mismatch: OnConfigMismatch) -> Result<BreakerConfig> {
+fn settle_config(
+    name: &str,
+    slot: &Slot,
+    requested: BreakerConfig,
+    on_mismatch: OnConfigMismatch,
+) -> Result<BreakerConfig> {
     let stored = slot.config_hash.load(std::sync::atomic::Ordering::Acquire);
     if stored == requested.hash() {
         return Ok(requested);

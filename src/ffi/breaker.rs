@@ -3,9 +3,12 @@
 use std::ffi::c_char;
 use std::time::Duration;
 
-use super::{borrow, free_handle, guard, handle_out, optional_str_arg, out, str_arg, string_out, TmlStatus};
+use super::{
+    borrow, free_handle, guard, handle_out, optional_str_arg, out, str_arg, string_out, TmlStatus,
+};
 use crate::breaker::{
-    Breaker, BreakerConfig, BreakerStore, OnConfigMismatch, Outcome, Permit, SharedStoreOptions, State, Transition,
+    Breaker, BreakerConfig, BreakerStore, OnConfigMismatch, Outcome, Permit, SharedStoreOptions,
+    State, Transition,
 };
 use crate::error::Error;
 
@@ -175,7 +178,10 @@ pub unsafe extern "C" fn tml_breaker_store_snapshot_json(
 /// # Safety
 /// `store` is NULL or a live store handle.
 #[no_mangle]
-pub unsafe extern "C" fn tml_breaker_store_metrics(store: *const TmlBreakerStore, out_text: *mut *mut c_char) -> TmlStatus {
+pub unsafe extern "C" fn tml_breaker_store_metrics(
+    store: *const TmlBreakerStore,
+    out_text: *mut *mut c_char,
+) -> TmlStatus {
     guard(|| {
         let store = borrow(store, "store")?;
         out(out_text, "out_text")?;
@@ -232,7 +238,10 @@ pub unsafe extern "C" fn tml_breaker_free(breaker: *mut TmlBreaker) {
 /// # Safety
 /// `breaker` is NULL or a live handle; `out_permit` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn tml_breaker_allow(breaker: *const TmlBreaker, out_permit: *mut TmlPermit) -> TmlStatus {
+pub unsafe extern "C" fn tml_breaker_allow(
+    breaker: *const TmlBreaker,
+    out_permit: *mut TmlPermit,
+) -> TmlStatus {
     guard(|| {
         let breaker = &borrow(breaker, "breaker")?.breaker;
         let slot = out(out_permit, "out_permit")?;
@@ -250,9 +259,9 @@ pub unsafe extern "C" fn tml_breaker_allow(breaker: *const TmlBreaker, out_permi
             Err(rejected) => {
                 *slot = TmlPermit {
                     started_ns: 0,
-                    retry_after_ms: rejected
-                        .retry_after
-                        .map_or(u64::MAX, |d| d.as_millis().min(u128::from(u64::MAX - 1)) as u64),
+                    retry_after_ms: rejected.retry_after.map_or(u64::MAX, |d| {
+                        d.as_millis().min(u128::from(u64::MAX - 1)) as u64
+                    }),
                     epoch: 0,
                     lease: 0,
                     transition: rejected.transition.into(),
@@ -286,8 +295,8 @@ pub unsafe extern "C" fn tml_breaker_record(
             1 => Outcome::Failure,
             other => {
                 return Err(Error::InvalidArgument(format!(
-                    "outcome must be TML_OUTCOME_SUCCESS (0) or TML_OUTCOME_FAILURE (1), got {other}"
-                )))
+                "outcome must be TML_OUTCOME_SUCCESS (0) or TML_OUTCOME_FAILURE (1), got {other}"
+            )))
             }
         };
         let permit = Permit::from_parts(raw.started_ns, raw.epoch, raw.lease)?;
@@ -305,7 +314,10 @@ pub unsafe extern "C" fn tml_breaker_record(
 /// # Safety
 /// `breaker` is NULL or a live handle; `out_state` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn tml_breaker_state(breaker: *const TmlBreaker, out_state: *mut TmlBreakerState) -> TmlStatus {
+pub unsafe extern "C" fn tml_breaker_state(
+    breaker: *const TmlBreaker,
+    out_state: *mut TmlBreakerState,
+) -> TmlStatus {
     guard(|| {
         let breaker = &borrow(breaker, "breaker")?.breaker;
         *out(out_state, "out_state")? = breaker.state().into();
@@ -319,11 +331,18 @@ pub unsafe extern "C" fn tml_breaker_state(breaker: *const TmlBreaker, out_state
 /// # Safety
 /// `breaker` is NULL or a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn tml_breaker_snapshot_json(breaker: *const TmlBreaker, out_json: *mut *mut c_char) -> TmlStatus {
+pub unsafe extern "C" fn tml_breaker_snapshot_json(
+    breaker: *const TmlBreaker,
+    out_json: *mut *mut c_char,
+) -> TmlStatus {
     guard(|| {
         let breaker = &borrow(breaker, "breaker")?.breaker;
         out(out_json, "out_json")?;
-        string_out(serde_json::to_string(&breaker.snapshot())?, out_json, "out_json")
+        string_out(
+            serde_json::to_string(&breaker.snapshot())?,
+            out_json,
+            "out_json",
+        )
     })
 }
 
@@ -333,11 +352,18 @@ pub unsafe extern "C" fn tml_breaker_snapshot_json(breaker: *const TmlBreaker, o
 /// # Safety
 /// `breaker` is NULL or a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn tml_breaker_config_json(breaker: *const TmlBreaker, out_json: *mut *mut c_char) -> TmlStatus {
+pub unsafe extern "C" fn tml_breaker_config_json(
+    breaker: *const TmlBreaker,
+    out_json: *mut *mut c_char,
+) -> TmlStatus {
     guard(|| {
         let breaker = &borrow(breaker, "breaker")?.breaker;
         out(out_json, "out_json")?;
-        string_out(serde_json::to_string(breaker.config())?, out_json, "out_json")
+        string_out(
+            serde_json::to_string(breaker.config())?,
+            out_json,
+            "out_json",
+        )
     })
 }
 
@@ -362,7 +388,10 @@ unsafe fn manual(
 /// # Safety
 /// `breaker` is NULL or a live handle; `out_transition` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn tml_breaker_force_open(breaker: *const TmlBreaker, out_transition: *mut TmlTransition) -> TmlStatus {
+pub unsafe extern "C" fn tml_breaker_force_open(
+    breaker: *const TmlBreaker,
+    out_transition: *mut TmlTransition,
+) -> TmlStatus {
     manual(breaker, out_transition, Breaker::force_open)
 }
 
@@ -372,7 +401,10 @@ pub unsafe extern "C" fn tml_breaker_force_open(breaker: *const TmlBreaker, out_
 /// # Safety
 /// `breaker` is NULL or a live handle; `out_transition` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn tml_breaker_disable(breaker: *const TmlBreaker, out_transition: *mut TmlTransition) -> TmlStatus {
+pub unsafe extern "C" fn tml_breaker_disable(
+    breaker: *const TmlBreaker,
+    out_transition: *mut TmlTransition,
+) -> TmlStatus {
     manual(breaker, out_transition, Breaker::disable)
 }
 
@@ -381,6 +413,9 @@ pub unsafe extern "C" fn tml_breaker_disable(breaker: *const TmlBreaker, out_tra
 /// # Safety
 /// `breaker` is NULL or a live handle; `out_transition` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn tml_breaker_reset(breaker: *const TmlBreaker, out_transition: *mut TmlTransition) -> TmlStatus {
+pub unsafe extern "C" fn tml_breaker_reset(
+    breaker: *const TmlBreaker,
+    out_transition: *mut TmlTransition,
+) -> TmlStatus {
     manual(breaker, out_transition, Breaker::reset)
 }

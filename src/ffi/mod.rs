@@ -141,7 +141,10 @@ pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, what: &'static str) -> Resu
 ///
 /// # Safety
 /// As [`str_arg`].
-pub(crate) unsafe fn optional_str_arg<'a>(ptr: *const c_char, what: &'static str) -> Result<Option<&'a str>> {
+pub(crate) unsafe fn optional_str_arg<'a>(
+    ptr: *const c_char,
+    what: &'static str,
+) -> Result<Option<&'a str>> {
     if ptr.is_null() {
         Ok(None)
     } else {
@@ -150,9 +153,14 @@ pub(crate) unsafe fn optional_str_arg<'a>(ptr: *const c_char, what: &'static str
 }
 
 /// Hands a string to C; the caller frees it with `tml_string_free`.
-pub(crate) fn string_out(value: String, out_ptr: *mut *mut c_char, what: &'static str) -> Result<()> {
+pub(crate) fn string_out(
+    value: String,
+    out_ptr: *mut *mut c_char,
+    what: &'static str,
+) -> Result<()> {
     let slot = out(out_ptr, what)?;
-    let value = CString::new(value).map_err(|_| Error::InternalPanic("string with interior NUL".into()))?;
+    let value =
+        CString::new(value).map_err(|_| Error::InternalPanic("string with interior NUL".into()))?;
     *slot = value.into_raw();
     Ok(())
 }
@@ -183,10 +191,11 @@ pub extern "C" fn tml_abi_version() -> u32 {
 /// The library version (e.g. "0.1.0"); a static string, never freed.
 #[no_mangle]
 pub extern "C" fn tml_version() -> *const c_char {
-    static VERSION: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
-        Ok(v) => v,
-        Err(_) => panic!("version has no NUL"),
-    };
+    static VERSION: &CStr =
+        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => panic!("version has no NUL"),
+        };
     VERSION.as_ptr()
 }
 
@@ -196,7 +205,11 @@ pub extern "C" fn tml_version() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn tml_last_error() -> *const c_char {
     LAST_ERROR
-        .try_with(|slot| slot.borrow().as_ref().map_or(std::ptr::null(), |s| s.as_ptr()))
+        .try_with(|slot| {
+            slot.borrow()
+                .as_ref()
+                .map_or(std::ptr::null(), |s| s.as_ptr())
+        })
         .unwrap_or(std::ptr::null())
 }
 
@@ -224,8 +237,15 @@ mod tests {
             Error::io("x", std::io::Error::other("y")),
             Error::BadModelFile(String::new()),
             Error::NotFitted(String::new()),
-            Error::CircuitOpen { name: String::new(), retry_after: None },
-            Error::ConfigMismatch { name: String::new(), stored: 1, requested: 2 },
+            Error::CircuitOpen {
+                name: String::new(),
+                retry_after: None,
+            },
+            Error::ConfigMismatch {
+                name: String::new(),
+                stored: 1,
+                requested: 2,
+            },
             Error::StoreFull { capacity: 1 },
             Error::StoreCorrupt(String::new()),
             Error::InternalPanic(String::new()),
@@ -239,13 +259,18 @@ mod tests {
     fn panics_become_a_status_and_a_message() {
         let status = guard(|| panic!("boom {}", 7));
         assert_eq!(status, TmlStatus::InternalPanic);
-        let msg = unsafe { CStr::from_ptr(tml_last_error()) }.to_str().unwrap();
+        let msg = unsafe { CStr::from_ptr(tml_last_error()) }
+            .to_str()
+            .unwrap();
         assert_eq!(msg, "internal error (panic): boom 7");
     }
 
     #[test]
     fn version_strings() {
         assert_eq!(tml_abi_version(), 1);
-        assert_eq!(unsafe { CStr::from_ptr(tml_version()) }.to_str().unwrap(), crate::VERSION);
+        assert_eq!(
+            unsafe { CStr::from_ptr(tml_version()) }.to_str().unwrap(),
+            crate::VERSION
+        );
     }
 }

@@ -18,47 +18,43 @@ fn guarded_calls(c: &mut Criterion) {
         ("in_process", BreakerStore::in_process()),
         ("shared", shared),
     ];
-    let rate = BreakerConfig {
-        failure_rate_threshold: Some(0.5),
-        slow_call_duration_ms: Some(1000.0),
-        slow_call_rate_threshold: Some(0.5),
-        sliding_window: SlidingWindow::Count { size: 100 },
-        ..Default::default()
-    };
-    let timed = BreakerConfig {
-        failure_rate_threshold: Some(0.5),
-        sliding_window: SlidingWindow::Time { seconds: 60 },
-        ..Default::default()
-    };
+    let configs = [
+        ("default", BreakerConfig::default()),
+        (
+            "count_window_rates",
+            BreakerConfig {
+                failure_rate_threshold: Some(0.5),
+                slow_call_duration_ms: Some(1000.0),
+                slow_call_rate_threshold: Some(0.5),
+                sliding_window: SlidingWindow::Count { size: 100 },
+                ..Default::default()
+            },
+        ),
+        (
+            "time_window_rate",
+            BreakerConfig {
+                failure_rate_threshold: Some(0.5),
+                sliding_window: SlidingWindow::Time { seconds: 60 },
+                ..Default::default()
+            },
+        ),
+    ];
     let mut group = c.benchmark_group("breaker");
     for (label, store) in &stores {
+        for (kind, config) in &configs {
+            let breaker = store
+                .breaker(&format!("bench-{kind}-{label}"), config.clone())
+                .unwrap();
+            group.bench_function(format!("allow_record/{kind}/{label}"), |b| {
+                b.iter(|| {
+                    let permit = breaker.allow().unwrap();
+                    black_box(breaker.record(&permit, Outcome::Success, None));
+                })
+            });
+        }
         let default = store
             .breaker(&format!("bench-default-{label}"), BreakerConfig::default())
             .unwrap();
-        group.bench_function(format!("allow_record/default/{label}"), |b| {
-            b.iter(|| {
-                let permit = default.allow().unwrap();
-                black_box(default.record(&permit, Outcome::Success, None));
-            })
-        });
-        let rated = store
-            .breaker(&format!("bench-count-rate-{label}"), rate.clone())
-            .unwrap();
-        group.bench_function(format!("allow_record/count_window_rates/{label}"), |b| {
-            b.iter(|| {
-                let permit = rated.allow().unwrap();
-                black_box(rated.record(&permit, Outcome::Success, None));
-            })
-        });
-        let windowed = store
-            .breaker(&format!("bench-time-rate-{label}"), timed.clone())
-            .unwrap();
-        group.bench_function(format!("allow_record/time_window_rate/{label}"), |b| {
-            b.iter(|| {
-                let permit = windowed.allow().unwrap();
-                black_box(windowed.record(&permit, Outcome::Success, None));
-            })
-        });
         group.bench_function(format!("call/default/{label}"), |b| {
             b.iter(|| black_box(default.call(|| Ok::<u32, ()>(black_box(7)), |_| 0)))
         });

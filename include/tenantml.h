@@ -172,6 +172,26 @@ typedef struct {
 } TmlPermit;
 
 /*
+ One guarded call in a caller-owned struct: the fastest path for FFI callers such as PHP,
+ whose per-argument marshalling cost dominates (one argument per call instead of 2 + 5).
+ Set `breaker` once and reuse the struct; one call may be in flight per struct.
+ */
+typedef struct {
+  /*
+   The breaker guarding the call (borrowed; must outlive the struct's use).
+   */
+  const TmlBreaker *breaker;
+  /*
+   Written by `tml_breaker_call_begin`, as `tml_breaker_allow` writes a permit.
+   */
+  TmlPermit permit;
+  /*
+   Written by `tml_breaker_call_success`/`_failure`: the transition the outcome caused.
+   */
+  TmlTransition transition;
+} TmlBreakerCall;
+
+/*
  The ABI version this library implements; compare with `TML_ABI_VERSION`.
  */
 uint32_t tml_abi_version(void);
@@ -262,7 +282,8 @@ void tml_breaker_free(TmlBreaker *breaker);
 /*
  Asks to make one call. `TML_STATUS_OK`: make the call, then pass the permit to
  `tml_breaker_record`. `TML_STATUS_CIRCUIT_OPEN`: do not make the call; this status is the
- one case where the permit is still written, with `retry_after_ms` and `transition`.
+ one case where the permit is still written, with `retry_after_ms` and `transition` (and
+ marked so that recording it is an error).
 
  # Safety
  `breaker` is NULL or a live handle; `out_permit` is NULL or writable.
@@ -283,6 +304,32 @@ TmlStatus tml_breaker_record(const TmlBreaker *breaker,
                              uint32_t outcome,
                              int64_t duration_ns,
                              TmlTransition *out_transition);
+
+/*
+ Starts a guarded call: like `tml_breaker_allow` into `call->permit`. On
+ `TML_STATUS_CIRCUIT_OPEN`, `call->permit.retry_after_ms` says when to retry.
+
+ # Safety
+ `call` is NULL or a writable `TmlBreakerCall` whose `breaker` is NULL or a live handle.
+ */
+TmlStatus tml_breaker_call_begin(TmlBreakerCall *call);
+
+/*
+ Ends a guarded call as a success (duration measured from `call_begin`). Ending a call
+ twice, or one that was rejected, is `TML_STATUS_INVALID_ARGUMENT`.
+
+ # Safety
+ As `tml_breaker_call_begin`.
+ */
+TmlStatus tml_breaker_call_success(TmlBreakerCall *call);
+
+/*
+ Ends a guarded call as a failure (duration measured from `call_begin`).
+
+ # Safety
+ As `tml_breaker_call_begin`.
+ */
+TmlStatus tml_breaker_call_failure(TmlBreakerCall *call);
 
 /*
  Current state.

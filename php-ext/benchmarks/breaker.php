@@ -8,8 +8,8 @@
  * For an in-process and a shared (memory-mapped) store it times
  *   - allow() + record()    the explicit API (one Permit per call),
  *   - call(fn)              the closure API (no Permit object),
- *   - raw FFI               tml_breaker_allow + tml_breaker_record called
- *                           directly, i.e. the floor the wrapper adds to.
+ *   - raw FFI               tml_breaker_call_begin + tml_breaker_call_success
+ *                           called directly, i.e. the floor the wrapper adds to.
  * Each figure is the median (and best) of --runs runs of --iterations calls,
  * after a warm-up run; on a shared machine the best run is the steady state.
  * Budget (DESIGN.md): allow + record from PHP under 500 ns.
@@ -59,14 +59,13 @@ $cases = static function (CircuitBreaker $breaker) use ($measure): array {
     // The floor: the same two C calls with no wrapper around them.
     $ffi = Native::ffi();
     $handle = (fn () => $this->handle)->call($breaker);
-    $permit = $ffi->new('TmlPermit');
-    $permitPtr = FFI::addr($permit);
-    $transition = $ffi->new('TmlTransition');
-    $transitionPtr = FFI::addr($transition);
-    $raw = $measure(static function (int $n) use ($ffi, $handle, $permitPtr, $transitionPtr): void {
+    $call = $ffi->new('TmlBreakerCall');
+    $call->breaker = $handle;
+    $callPtr = FFI::addr($call);
+    $raw = $measure(static function (int $n) use ($ffi, $callPtr): void {
         for ($i = 0; $i < $n; $i++) {
-            $ffi->tml_breaker_allow($handle, $permitPtr);
-            $ffi->tml_breaker_record($handle, $permitPtr, 0, -1, $transitionPtr);
+            $ffi->tml_breaker_call_begin($callPtr);
+            $ffi->tml_breaker_call_success($callPtr);
         }
     });
     return [$explicit, $closure, $raw];

@@ -25,23 +25,29 @@ use TenantMl\Exception\TenantMlException;
  *     try { $r = $gateway->charge($order); } catch (\Throwable $e) { $breaker->record($permit, false); throw $e; }
  *     $breaker->record($permit, true);
  *
- * The native TmlPermit / TmlTransition structs are allocated once per breaker
- * and reused, so a guarded call costs two FFI calls and no allocation besides
+ * The native TmlBreakerCall structs are allocated once per breaker and reused,
+ * so a guarded call costs two one-argument FFI calls and no allocation besides
  * the Permit object.
  */
 final class CircuitBreaker
 {
     private ?CData $handle;
 
+    /**
+     * TmlBreakerCall used by allow()/record(): one-argument FFI calls are the cheapest
+     * (PHP's FFI pays per argument). Its permit is the TmlPermit the PermitSlot holds.
+     */
+    private CData $explicitCall;
+    private CData $explicitCallPtr;
     /** The TmlPermit reused by allow() and the Permit whose values it holds. */
     private PermitSlot $slot;
     private CData $permitPtr;
     /** Cloned by allow(): cheaper than a constructor call. */
     private Permit $prototype;
 
-    /** TmlPermit used by call(), kept apart so allow() inside $fn cannot clobber it. */
-    private CData $callPermit;
-    private CData $callPermitPtr;
+    /** TmlBreakerCall used by call(), kept apart so allow() inside $fn cannot clobber it. */
+    private CData $closureCall;
+    private CData $closureCallPtr;
     private bool $inCall = false;
 
     private CData $transition;
@@ -60,12 +66,17 @@ final class CircuitBreaker
         public readonly string $name,
     ) {
         $this->handle = $handle;
-        $permit = $ffi->new('TmlPermit');
+        $this->explicitCall = $ffi->new('TmlBreakerCall');
+        $this->explicitCall->breaker = $handle;
+        $this->explicitCallPtr = FFI::addr($this->explicitCall);
+        // A view into explicitCall, not a copy: the library writes it on call_begin.
+        $permit = $this->explicitCall->permit;
         $this->slot = new PermitSlot($permit);
         $this->permitPtr = FFI::addr($permit);
         $this->prototype = new Permit($this->slot);
-        $this->callPermit = $ffi->new('TmlPermit');
-        $this->callPermitPtr = FFI::addr($this->callPermit);
+        $this->closureCall = $ffi->new('TmlBreakerCall');
+        $this->closureCall->breaker = $handle;
+        $this->closureCallPtr = FFI::addr($this->closureCall);
         $this->transition = $ffi->new('TmlTransition');
         $this->transitionPtr = FFI::addr($this->transition);
         $this->stateOut = $ffi->new('TmlBreakerState');
@@ -85,7 +96,7 @@ final class CircuitBreaker
             $slot->current->detach();
             $slot->current = null;
         }
-        $status = $this->ffi->tml_breaker_allow($this->handle, $this->permitPtr);
+        $status = $this->ffi->tml_breaker_call_begin($this->explicitCallPtr);
         if ($status !== 0) {
             throw $this->rejection($status, $slot->native);
         }
@@ -111,17 +122,25 @@ final class CircuitBreaker
             }
             $permit->restore($slot, $this->name);
         }
-        $status = $this->ffi->tml_breaker_record(
-            $this->handle,
-            $this->permitPtr,
-            $success ? 0 : 1,
-            $durationMs === null ? -1 : (int) round($durationMs * 1e6),
-            $this->transitionPtr
-        );
-        if ($status !== 0) {
-            throw Native::exception($status, $this->ffi);
+        $ffi = $this->ffi;
+        if ($durationMs === null) {
+            $status = $success
+                ? $ffi->tml_breaker_call_success($this->explicitCallPtr)
+                : $ffi->tml_breaker_call_failure($this->explicitCallPtr);
+            $t = $this->explicitCall->transition;
+        } else {
+            $status = $ffi->tml_breaker_record(
+                $this->handle,
+                $this->permitPtr,
+                $success ? 0 : 1,
+                (int) round($durationMs * 1e6),
+                $this->transitionPtr
+            );
+            $t = $this->transition;
         }
-        $t = $this->transition;
+        if ($status !== 0) {
+            throw Native::exception($status, $ffi);
+        }
         return $t->occurred ? Transition::fromStates($t->from, $t->to) : null;
     }
 
@@ -143,9 +162,9 @@ final class CircuitBreaker
             return $this->nestedCall($fn, $fallback);
         }
         $ffi = $this->ffi;
-        $status = $ffi->tml_breaker_allow($this->handle, $this->callPermitPtr);
+        $status = $ffi->tml_breaker_call_begin($this->closureCallPtr);
         if ($status !== 0) {
-            $rejection = $this->rejection($status, $this->callPermit);
+            $rejection = $this->rejection($status, $this->closureCall->permit);
             if ($fallback === null) {
                 throw $rejection;
             }
@@ -156,7 +175,7 @@ final class CircuitBreaker
             $value = $fn();
         } catch (\Throwable $e) {
             $this->inCall = false;
-            $status = $ffi->tml_breaker_record($this->handle, $this->callPermitPtr, 1, -1, $this->transitionPtr);
+            $status = $ffi->tml_breaker_call_failure($this->closureCallPtr);
             if ($status !== 0) {
                 throw Native::exception($status, $ffi);
             }
@@ -166,7 +185,7 @@ final class CircuitBreaker
             return $fallback($e);
         }
         $this->inCall = false;
-        $status = $ffi->tml_breaker_record($this->handle, $this->callPermitPtr, 0, -1, $this->transitionPtr);
+        $status = $ffi->tml_breaker_call_success($this->closureCallPtr);
         if ($status !== 0) {
             throw Native::exception($status, $ffi);
         }

@@ -54,9 +54,15 @@ impl Permit {
                 )))
             }
         };
+        if u64::from(epoch) > EPOCH_MASK {
+            return Err(Error::InvalidArgument(
+                "permit was rejected or already recorded; record only a permit allow() granted, once"
+                    .into(),
+            ));
+        }
         Ok(Permit {
             started_ns,
-            epoch: u64::from(epoch) & EPOCH_MASK,
+            epoch: u64::from(epoch),
             lease,
             transition: None,
         })

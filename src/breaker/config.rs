@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::fnv1a;
 use crate::error::{Error, Result};
 
 /// Largest count-based window: the ring of outcomes lives in a fixed-size shared slot.
@@ -275,13 +276,7 @@ impl BreakerConfig {
 
     /// FNV-1a over the encoded settings: equal settings give equal hashes in every process.
     pub fn hash(&self) -> u64 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for word in self.to_words() {
-            for byte in word.to_le_bytes() {
-                h ^= u64::from(byte);
-                h = h.wrapping_mul(0x0000_0100_0000_01b3);
-            }
-        }
+        let h = fnv1a(self.to_words().iter().flat_map(|w| w.to_le_bytes()));
         // Zero marks "no config" in a slot.
         h.max(1)
     }

@@ -45,3 +45,11 @@ pub use shared::{SharedStoreOptions, LAYOUT_VERSION, MAX_CAPACITY};
 pub use slot::MAX_NAME_LEN;
 pub use state::{Cause, State, Transition};
 pub use store::{BreakerStore, OnConfigMismatch};
+
+/// 64-bit FNV-1a: a stable hash (same value in every process and build) for config hashes,
+/// slot placement and the store header checksum. Not for adversarial input.
+pub(crate) fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}

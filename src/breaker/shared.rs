@@ -20,6 +20,7 @@ use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
 use serde::Deserialize;
 
 use super::config::BreakerConfig;
+use super::fnv1a;
 use super::slot::{Slot, SLOT_FREE, SLOT_READY};
 use crate::error::{Error, Result};
 
@@ -157,12 +158,7 @@ fn boot_id() -> [u64; 2] {
 }
 
 fn checksum(words: &[u64]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in words.iter().flat_map(|w| w.to_le_bytes()) {
-        h ^= u64::from(byte);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+    fnv1a(words.iter().flat_map(|w| w.to_le_bytes()))
 }
 
 fn header_for(capacity: usize) -> [u64; HEADER_WORDS] {
@@ -267,7 +263,7 @@ impl SharedFile {
         config: &BreakerConfig,
     ) -> Result<NonNull<Slot>> {
         let _lock = Locked::new(&self.file, &self.path)?;
-        let start = (checksum(&[name_hash(name)]) as usize) % self.capacity;
+        let start = (fnv1a(name.bytes()) % self.capacity as u64) as usize;
         for step in 0..self.capacity {
             let index = (start + step) % self.capacity;
             let slot = self.slot_ref(index);
@@ -305,15 +301,6 @@ impl SharedFile {
             .map(|i| self.slot_ref(i))
             .filter(|slot| slot.status.load(Acquire) == SLOT_READY)
     }
-}
-
-fn name_hash(name: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in name.bytes() {
-        h ^= u64::from(byte);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 fn open_no_follow(path: &Path, mode: u32) -> Result<File> {

@@ -1,6 +1,7 @@
 /*
  * Drives the breaker through the C ABI exactly as a C (or PHP FFI) caller would: store,
- * breaker, trip, reject, recover through half-open, shared store across fork(), and the
+ * breaker, trip, reject, recover through half-open, the one-argument TmlBreakerCall path,
+ * shared store across fork(), and the
  * error paths (NULL handles, bad names, bad JSON, invalid config, config mismatch, foreign
  * store file, bad outcome). Exits non-zero on the first failed check.
  */
@@ -135,6 +136,36 @@ static void test_error_paths(void) {
     tml_string_free(NULL);
 }
 
+static void test_call_struct(void) {
+    TmlBreakerStore *store = NULL;
+    TmlBreaker *b = NULL;
+    CHECK(tml_breaker_store_new(&store) == TML_STATUS_OK, "store");
+    CHECK(tml_breaker_new(store, "calls", "{\"consecutive_failure_threshold\": 2}", false, &b) == TML_STATUS_OK, "breaker");
+    TmlBreakerCall call = { .breaker = b };
+    CHECK(tml_breaker_call_begin(&call) == TML_STATUS_OK, "begin");
+    CHECK(tml_breaker_call_success(&call) == TML_STATUS_OK && !call.transition.occurred, "success");
+    CHECK(tml_breaker_call_success(&call) == TML_STATUS_INVALID_ARGUMENT, "ending a call twice");
+    CHECK(last_error_contains("already recorded"), "double end message");
+    CHECK(tml_breaker_call_begin(&call) == TML_STATUS_OK && tml_breaker_call_failure(&call) == TML_STATUS_OK, "failure 1");
+    CHECK(tml_breaker_call_begin(&call) == TML_STATUS_OK && tml_breaker_call_failure(&call) == TML_STATUS_OK, "failure 2");
+    CHECK(call.transition.occurred && call.transition.to == TML_BREAKER_STATE_OPEN, "second failure opens");
+    CHECK(tml_breaker_call_begin(&call) == TML_STATUS_CIRCUIT_OPEN, "rejected");
+    CHECK(call.permit.retry_after_ms > 0, "retry after %llu", (unsigned long long)call.permit.retry_after_ms);
+    CHECK(tml_breaker_call_success(&call) == TML_STATUS_INVALID_ARGUMENT, "ending a rejected call");
+
+    TmlPermit rejected;
+    CHECK(tml_breaker_allow(b, &rejected) == TML_STATUS_CIRCUIT_OPEN, "rejected permit");
+    CHECK(tml_breaker_record(b, &rejected, TML_OUTCOME_SUCCESS, -1, NULL) == TML_STATUS_INVALID_ARGUMENT, "recording a rejected permit");
+
+    CHECK(tml_breaker_call_begin(NULL) == TML_STATUS_NULL_POINTER, "NULL call");
+    TmlBreakerCall empty = { .breaker = NULL };
+    CHECK(tml_breaker_call_begin(&empty) == TML_STATUS_NULL_POINTER, "NULL call.breaker");
+    CHECK(last_error_contains("call.breaker"), "names the field");
+    CHECK(tml_breaker_call_failure(&empty) == TML_STATUS_NULL_POINTER, "NULL call.breaker on end");
+    tml_breaker_free(b);
+    tml_breaker_store_free(store);
+}
+
 static void test_shared_store(const char *dir) {
     char options[512];
     snprintf(options, sizeof options, "{\"dir\": \"%s\", \"capacity\": 8}", dir);
@@ -190,6 +221,7 @@ int main(int argc, char **argv) {
     test_versions();
     test_trip_reject_recover();
     test_error_paths();
+    test_call_struct();
     test_shared_store(argv[1]);
     printf("%d passed, %d failed\n", checks - failures, failures);
     return failures == 0 ? 0 : 1;

@@ -22,6 +22,7 @@ pub mod breaker;
 pub mod error;
 pub mod ffi;
 pub mod telemetry;
+pub mod trees;
 
 pub use error::{Error, Result};
 

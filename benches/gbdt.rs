@@ -6,28 +6,17 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ndarray::Array2;
-use rand::{rngs::StdRng, Rng, SeedableRng};
 use tenantml::trees::gbdt::{Gbdt, GbdtParams};
 
-fn friedman(n: usize, features: usize, seed: u64) -> (Array2<f64>, Vec<f64>) {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let x = Array2::from_shape_fn((n, features), |_| rng.gen::<f64>());
-    let y = x
-        .rows()
-        .into_iter()
-        .map(|r| {
-            10.0 * (std::f64::consts::PI * r[0] * r[1]).sin()
-                + 20.0 * (r[2] - 0.5).powi(2)
-                + 10.0 * r[3]
-                + 5.0 * r[4]
-                + rng.gen::<f64>()
-        })
-        .collect();
-    (x, y)
+#[path = "../tests/common/friedman.rs"]
+mod friedman;
+
+fn data() -> (Array2<f64>, Vec<f64>) {
+    friedman::friedman(50_000, 30, 1, 2.0)
 }
 
 fn gbdt(c: &mut Criterion) {
-    let (x, y) = friedman(50_000, 30, 1);
+    let (x, y) = data();
     let mut group = c.benchmark_group("gbdt");
     group.sample_size(10);
     group.bench_function("fit/50000x30/100_rounds_31_leaves", |b| {

@@ -7,22 +7,11 @@ use tenantml::trees::gbdt::{Gbdt, GbdtParams};
 use tenantml::trees::objective::Objective;
 use tenantml::Error;
 
-/// Friedman #1: y = 10 sin(pi x0 x1) + 20 (x2 - 0.5)^2 + 10 x3 + 5 x4 + noise, 5 noise features.
+mod common;
+
+/// Friedman #1 with 10 features (5 of them noise).
 fn friedman(n: usize, seed: u64, noise: f64) -> (Array2<f64>, Vec<f64>) {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let x = Array2::from_shape_fn((n, 10), |_| rng.gen::<f64>());
-    let y = x
-        .rows()
-        .into_iter()
-        .map(|r| {
-            10.0 * (std::f64::consts::PI * r[0] * r[1]).sin()
-                + 20.0 * (r[2] - 0.5).powi(2)
-                + 10.0 * r[3]
-                + 5.0 * r[4]
-                + noise * (rng.gen::<f64>() - 0.5)
-        })
-        .collect();
-    (x, y)
+    common::friedman::friedman(n, 10, seed, noise)
 }
 
 fn predict(model: &Gbdt, x: ArrayView2<f64>) -> Vec<f64> {

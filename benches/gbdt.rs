@@ -54,6 +54,17 @@ fn gbdt(c: &mut Criterion) {
     group.bench_function("predict_row/300_trees", |b| {
         b.iter(|| black_box(model.predict_row(black_box(&row)).unwrap()))
     });
+    group.bench_function("predict_row_walk/300_trees", |b| {
+        b.iter(|| {
+            black_box(
+                model
+                    .trees()
+                    .iter()
+                    .map(|t| t.predict_row(black_box(&row)))
+                    .sum::<f64>(),
+            )
+        })
+    });
     group.finish();
 }
 

@@ -382,3 +382,44 @@ fn params_parse_from_json_with_defaults() {
     assert_eq!((p.rounds, p.max_leaves, p.learning_rate), (300, 63, 0.1));
     assert!(serde_json::from_str::<GbdtParams>(r#"{"round": 3}"#).is_err());
 }
+
+#[test]
+fn compiled_inference_equals_walking_the_trees() {
+    let (mut x, y) = friedman(2000, 12, 1.0);
+    for (i, v) in x.iter_mut().enumerate() {
+        if i % 7 == 0 {
+            *v = f64::NAN;
+        }
+    }
+    let model = Gbdt::fit(
+        x.view(),
+        &y,
+        None,
+        None,
+        &GbdtParams {
+            rounds: 60,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // A column-major copy exercises the non-contiguous input path too.
+    let fortran = x.t().as_standard_layout().into_owned().reversed_axes();
+    let batch = predict(&model, x.view());
+    let batch_f = predict(&model, fortran.view());
+    for (r, row) in x.rows().into_iter().enumerate().take(500) {
+        let row = row.to_vec();
+        let walked = model.base_score()
+            + model
+                .trees()
+                .iter()
+                .map(|t| t.predict_row(&row))
+                .sum::<f64>();
+        let single = model.predict_row(&row).unwrap();
+        assert!(
+            (walked - single).abs() < 1e-9,
+            "row {r}: {walked} vs {single}"
+        );
+        assert_eq!(single, batch[r], "row {r}: single vs batch");
+        assert_eq!(batch[r], batch_f[r]);
+    }
+}

@@ -7,6 +7,7 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::binning::{BinMapper, BinnedData};
+use super::compiled::CompiledTrees;
 use super::grower::{grow, GrowRules};
 use super::objective::Objective;
 use super::split::SplitRules;
@@ -146,7 +147,9 @@ impl GbdtParams {
 /// assert!((p - 17.0).abs() < 2.0);
 /// # Ok::<(), tenantml::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// Not serde: models will be persisted in the versioned binary format (issue 3), which must
+// rebuild `compiled` on load.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Gbdt {
     params: GbdtParams,
     base_score: f64,
@@ -157,6 +160,7 @@ pub struct Gbdt {
     best_round: Option<usize>,
     train_loss: Vec<f64>,
     valid_loss: Vec<f64>,
+    compiled: CompiledTrees,
 }
 
 fn check_matrix(x: &ArrayView2<f64>, n_targets: usize, what: &str) -> Result<()> {
@@ -283,6 +287,7 @@ impl Gbdt {
             best_round: None,
             train_loss: Vec::new(),
             valid_loss: Vec::new(),
+            compiled: CompiledTrees::default(),
         };
         let mut best: Option<(usize, f64)> = None;
         let mut rows = Vec::with_capacity(train_rows.len());
@@ -375,6 +380,7 @@ impl Gbdt {
             model.trees.truncate(best_round + 1);
             model.best_round = Some(best_round);
         }
+        model.compiled = CompiledTrees::new(&model.trees);
         Ok(model)
     }
 
@@ -392,7 +398,7 @@ impl Gbdt {
 
     #[inline]
     fn raw_row(&self, row: &[f64]) -> f64 {
-        self.base_score + self.trees.iter().map(|t| t.predict_row(row)).sum::<f64>()
+        self.compiled.row_sum(self.base_score, row)
     }
 
     /// Predictions for every row of `x`, written into `out`.
@@ -411,12 +417,12 @@ impl Gbdt {
                 x.nrows()
             )));
         }
-        let mut row = vec![0.0; x.ncols()];
-        for (r, o) in x.rows().into_iter().zip(out.iter_mut()) {
-            for (dst, src) in row.iter_mut().zip(r.iter()) {
-                *dst = *src;
-            }
-            *o = self.params.objective.transform(self.raw_row(&row));
+        let x = x.as_standard_layout();
+        let rows = x.as_slice().expect("standard layout is contiguous");
+        out.fill(self.base_score);
+        self.compiled.add_batch(rows, self.n_features(), out);
+        for o in out.iter_mut() {
+            *o = self.params.objective.transform(*o);
         }
         Ok(())
     }
@@ -424,6 +430,11 @@ impl Gbdt {
     /// Number of input features.
     pub fn n_features(&self) -> usize {
         self.mappers.len()
+    }
+
+    /// The raw score boosting started from.
+    pub fn base_score(&self) -> f64 {
+        self.base_score
     }
 
     /// The trees, in boosting order.

@@ -5,9 +5,11 @@
 //! [`histogram`] sums gradients and hessians per bin; [`split`] finds the best threshold of a
 //! histogram (with a learned direction for missing values); [`grower`] grows one tree
 //! leaf-wise; [`tree`] holds a fitted tree that predicts on raw values; [`objective`] gives
-//! each loss's gradients; [`gbdt`] boosts trees on them.
+//! each loss's gradients; [`gbdt`] boosts trees on them; [`compiled`] flattens the trees for
+//! inference.
 
 pub mod binning;
+pub mod compiled;
 pub mod gbdt;
 pub mod grower;
 pub mod histogram;

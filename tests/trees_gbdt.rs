@@ -270,99 +270,91 @@ fn every_regression_objective_learns() {
 fn bad_input_is_a_clear_error() {
     let x = Array2::from_shape_vec((3, 1), vec![1.0, 2.0, 3.0]).unwrap();
     let ok = GbdtParams::default();
-    let err = |r: Result<Gbdt, Error>| match r {
+    let y = [1.0, 2.0, 3.0];
+    let message = |r: Result<Gbdt, Error>| match r {
         Err(Error::InvalidArgument(m)) => m,
         other => panic!("expected InvalidArgument, got {other:?}"),
     };
+    let fit = |y: &[f64], w: Option<&[f64]>, params: &GbdtParams| {
+        message(Gbdt::fit(x.view(), y, w, None, params))
+    };
     let empty = Array2::<f64>::zeros((0, 1));
     assert_eq!(
-        err(Gbdt::fit(empty.view(), &[], None, None, &ok)),
+        message(Gbdt::fit(empty.view(), &[], None, None, &ok)),
         "training data is empty (0 rows x 1 features)"
-    );
-    assert_eq!(
-        err(Gbdt::fit(x.view(), &[1.0, 2.0], None, None, &ok)),
-        "training data has 3 rows but 2 targets"
-    );
-    assert_eq!(
-        err(Gbdt::fit(x.view(), &[1.0, f64::NAN, 2.0], None, None, &ok)),
-        "target 1 must be a finite number for squared_error, got NaN"
-    );
-    assert_eq!(
-        err(Gbdt::fit(
-            x.view(),
-            &[1.0, f64::INFINITY, 2.0],
-            None,
-            None,
-            &ok
-        )),
-        "target 1 must be a finite number for squared_error, got inf"
-    );
-    assert_eq!(
-        err(Gbdt::fit(
-            x.view(),
-            &[1.0, 2.0, 3.0],
-            None,
-            None,
-            &GbdtParams {
-                rounds: 0,
-                ..ok.clone()
-            }
-        )),
-        "rounds must be at least 1, got 0"
     );
     let logloss = GbdtParams {
         objective: Objective::LogLoss,
         ..ok.clone()
     };
-    assert_eq!(
-        err(Gbdt::fit(x.view(), &[0.0, 1.0, 2.0], None, None, &logloss)),
-        "target 2 must be 0 or 1 for log_loss, got 2"
-    );
-    assert_eq!(
-        err(Gbdt::fit(
-            x.view(),
-            &[1.0, 2.0, 3.0],
-            Some(&[1.0]),
+    // targets, weights, params, expected message
+    type Case<'a> = (&'a [f64], Option<&'a [f64]>, &'a GbdtParams, &'a str);
+    let cases: [Case; 8] = [
+        (
+            &[1.0, 2.0],
             None,
-            &ok
-        )),
-        "1 weights for 3 rows"
-    );
-    assert_eq!(
-        err(Gbdt::fit(
-            x.view(),
-            &[1.0, 2.0, 3.0],
+            &ok,
+            "training data has 3 rows but 2 targets",
+        ),
+        (
+            &[1.0, f64::NAN, 2.0],
+            None,
+            &ok,
+            "target 1 must be a finite number for squared_error, got NaN",
+        ),
+        (
+            &[1.0, f64::INFINITY, 2.0],
+            None,
+            &ok,
+            "target 1 must be a finite number for squared_error, got inf",
+        ),
+        (
+            &y,
+            None,
+            &GbdtParams {
+                rounds: 0,
+                ..ok.clone()
+            },
+            "rounds must be at least 1, got 0",
+        ),
+        (
+            &[0.0, 1.0, 2.0],
+            None,
+            &logloss,
+            "target 2 must be 0 or 1 for log_loss, got 2",
+        ),
+        (&y, Some(&[1.0]), &ok, "1 weights for 3 rows"),
+        (
+            &y,
             Some(&[1.0, -1.0, 1.0]),
-            None,
-            &ok
-        )),
-        "weight 1 must be a finite number >= 0, got -1"
-    );
-    assert_eq!(
-        err(Gbdt::fit(
-            x.view(),
-            &[1.0, 2.0, 3.0],
-            None,
+            &ok,
+            "weight 1 must be a finite number >= 0, got -1",
+        ),
+        (
+            &y,
             None,
             &GbdtParams {
                 learning_rate: 0.0,
                 ..ok.clone()
-            }
-        )),
-        "learning_rate must be in (0, 1], got 0"
-    );
+            },
+            "learning_rate must be in (0, 1], got 0",
+        ),
+    ];
+    for (targets, weights, params, expected) in cases {
+        assert_eq!(fit(targets, weights, params), expected);
+    }
     let wide = Array2::<f64>::zeros((2, 2));
     assert_eq!(
-        err(Gbdt::fit(
+        message(Gbdt::fit(
             x.view(),
-            &[1.0, 2.0, 3.0],
+            &y,
             None,
             Some((wide.view(), &[1.0, 2.0])),
             &ok
         )),
         "validation data has 2 features, training data 1"
     );
-    let model = Gbdt::fit(x.view(), &[1.0, 2.0, 3.0], None, None, &ok).unwrap();
+    let model = Gbdt::fit(x.view(), &y, None, None, &ok).unwrap();
     assert!(
         matches!(model.predict_row(&[1.0, 2.0]), Err(Error::InvalidArgument(m)) if m == "row has 2 features, the model 1")
     );

@@ -74,41 +74,42 @@ impl CompiledTrees {
         CompiledTrees { nodes, roots }
     }
 
-    #[inline]
-    fn tree_output(&self, root: u32, row: &[f64]) -> f64 {
+    /// Walks one tree from `root` to its leaf; `step(node, value)` picks the next index.
+    #[inline(always)]
+    fn walk(&self, root: u32, row: &[f64], step: impl Fn(&FlatNode, f64) -> usize) -> f64 {
         let mut i = root as usize;
         loop {
-            let n = self.nodes[i];
+            let n = &self.nodes[i];
             if n.feature == LEAF {
                 return n.threshold;
             }
-            let v = row[n.feature as usize];
-            let left = (n.left & !DEFAULT_LEFT) as usize;
-            // A branch rather than arithmetic on the comparison: the CPU runs ahead on its
-            // guess instead of waiting for each comparison.
-            i = if v <= n.threshold || (v.is_nan() && n.left & DEFAULT_LEFT != 0) {
-                left
-            } else {
-                left + 1
-            };
+            i = step(n, row[n.feature as usize]);
         }
     }
 
-    /// The same walk without a data-dependent branch: over a block of rows the CPU overlaps
-    /// independent rows, and mispredicted branches would cost more than they save (the
-    /// branchy walk is faster for one row, this one for batches; both measured).
+    /// One row: a branch rather than arithmetic on the comparison, so the CPU runs ahead on
+    /// its guess instead of waiting for each comparison.
+    #[inline]
+    fn tree_output(&self, root: u32, row: &[f64]) -> f64 {
+        self.walk(root, row, |n, v| {
+            let left = (n.left & !DEFAULT_LEFT) as usize;
+            if v <= n.threshold || (v.is_nan() && n.left & DEFAULT_LEFT != 0) {
+                left
+            } else {
+                left + 1
+            }
+        })
+    }
+
+    /// Batches: no data-dependent branch, so the CPU overlaps independent rows of a block
+    /// instead of paying for mispredictions (the branchy walk is faster for one row, this
+    /// one for batches; both measured with `cargo bench --bench gbdt`).
     #[inline]
     fn tree_output_branchless(&self, root: u32, row: &[f64]) -> f64 {
-        let mut i = root as usize;
-        loop {
-            let n = self.nodes[i];
-            if n.feature == LEAF {
-                return n.threshold;
-            }
-            let v = row[n.feature as usize];
+        self.walk(root, row, |n, v| {
             let go_left = v <= n.threshold || (v.is_nan() && n.left & DEFAULT_LEFT != 0);
-            i = (n.left & !DEFAULT_LEFT) as usize + usize::from(!go_left);
-        }
+            (n.left & !DEFAULT_LEFT) as usize + usize::from(!go_left)
+        })
     }
 
     /// `init` plus the tree outputs for one row, added in tree order exactly as

@@ -131,6 +131,8 @@ impl GbdtParams {
                 min_samples_leaf: self.min_samples_leaf.max(1),
                 min_split_gain: self.min_split_gain,
             },
+            features_per_split: 0,
+            seed: self.seed,
         }
     }
 }

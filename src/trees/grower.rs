@@ -3,6 +3,10 @@
 //! index buffer, so a split is a stable partition of that range, and each split builds the
 //! histogram of the smaller child only (the larger is parent minus smaller).
 
+use rand::rngs::StdRng;
+use rand::seq::index::sample;
+use rand::SeedableRng;
+
 use super::binning::{BinnedData, MISSING_BIN};
 use super::histogram::Histogram;
 use super::split::{NodeStats, Split, SplitRules};
@@ -17,6 +21,11 @@ pub struct GrowRules {
     pub max_depth: usize,
     /// What a split must satisfy.
     pub split: SplitRules,
+    /// Features each node's split search may try, drawn afresh per node from the features
+    /// the tree may use (random forests); 0 means all of them.
+    pub features_per_split: usize,
+    /// Seed of the per-node feature draws.
+    pub seed: u64,
 }
 
 /// The training rows a leaf ended up with: `rows[start..end]` of the buffer passed to
@@ -64,10 +73,30 @@ pub fn grow(
         (rules.max_depth == 0 || depth < rules.max_depth)
             && stats.count >= 2 * rules.split.min_samples_leaf.max(1)
     };
+    // Histograms always cover every allowed feature (subtraction needs them); only the split
+    // search is limited to each node's draw.
+    let per_split = rules.features_per_split;
+    let sampling = per_split > 0 && per_split < features.len();
+    let mut rng = StdRng::seed_from_u64(rules.seed);
+    let mut drawn: Vec<usize> = Vec::with_capacity(features.len());
+    let mut node_features = move || -> Vec<usize> {
+        if sampling {
+            drawn.clear();
+            drawn.extend(
+                sample(&mut rng, features.len(), per_split)
+                    .into_iter()
+                    .map(|i| features[i]),
+            );
+            drawn.sort_unstable();
+            drawn.clone()
+        } else {
+            features.to_vec()
+        }
+    };
     let root_split = if can_split(0, &root_stats) {
         rules
             .split
-            .best_split(&root_hist, &root_stats, features, n_bins)
+            .best_split(&root_hist, &root_stats, &node_features(), n_bins)
     } else {
         None
     };
@@ -131,9 +160,11 @@ pub fn grow(
             split.left
         };
         let depth = leaf.depth + 1;
-        let find = |hist: &Histogram, stats: &NodeStats| {
+        let mut find = |hist: &Histogram, stats: &NodeStats| {
             if can_split(depth, stats) {
-                rules.split.best_split(hist, stats, features, n_bins)
+                rules
+                    .split
+                    .best_split(hist, stats, &node_features(), n_bins)
             } else {
                 None
             }
@@ -232,6 +263,8 @@ mod tests {
                 min_samples_leaf: 1,
                 min_split_gain: 0.0,
             },
+            features_per_split: 0,
+            seed: 0,
         }
     }
 
@@ -303,5 +336,75 @@ mod tests {
         let mut rows: Vec<u32> = (0..64).collect();
         let (tree, _) = grow(&data, &mut rows, &grad, &hess, &[0], &rules(7));
         assert_eq!(tree.n_leaves(), 7);
+    }
+}
+
+#[cfg(test)]
+mod sampling_tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn per_split_sampling_limits_each_node_and_is_seeded() {
+        // Only feature 2 carries signal; with one feature per split, some nodes must settle
+        // for a noise feature, and the same seed grows the same tree.
+        let n = 400;
+        let x = Array2::from_shape_fn((n, 4), |(i, j)| {
+            if j == 2 {
+                i as f64
+            } else {
+                ((i as u64 * 2_654_435_761 + j as u64 * 97) % 1009) as f64
+            }
+        });
+        let data = BinnedData::fit(x.view(), 255, 0).unwrap();
+        let grad: Vec<f64> = (0..n).map(|i| -x[[i, 2]]).collect();
+        let hess = vec![1.0; n];
+        let rules = |seed| GrowRules {
+            max_leaves: 16,
+            max_depth: 0,
+            split: SplitRules {
+                lambda_l2: 0.0,
+                min_child_weight: 0.0,
+                min_samples_leaf: 5,
+                min_split_gain: 0.0,
+            },
+            features_per_split: 1,
+            seed,
+        };
+        let features = [0, 1, 2, 3];
+        let grow_with = |seed| {
+            let mut rows: Vec<u32> = (0..n as u32).collect();
+            grow(&data, &mut rows, &grad, &hess, &features, &rules(seed)).0
+        };
+        let a = grow_with(7);
+        assert_eq!(a, grow_with(7));
+        let used: std::collections::BTreeSet<u32> = a
+            .nodes
+            .iter()
+            .filter(|nd| !nd.is_leaf())
+            .map(|nd| nd.feature)
+            .collect();
+        assert!(
+            used.len() > 1,
+            "one feature per split should mix features: {used:?}"
+        );
+        let mut rows: Vec<u32> = (0..n as u32).collect();
+        let all = grow(
+            &data,
+            &mut rows,
+            &grad,
+            &hess,
+            &features,
+            &GrowRules {
+                features_per_split: 0,
+                ..rules(7)
+            },
+        )
+        .0;
+        assert!(all
+            .nodes
+            .iter()
+            .filter(|nd| !nd.is_leaf())
+            .all(|nd| nd.feature == 2));
     }
 }

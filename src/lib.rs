@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod breaker;
+pub mod data;
 pub mod error;
 pub mod ffi;
 pub mod telemetry;

@@ -1,0 +1,3 @@
+//! Input records shared by the domain modules and the command-line tool.
+
+pub mod table;

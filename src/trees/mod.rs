@@ -13,6 +13,7 @@ pub mod compiled;
 pub mod gbdt;
 pub mod grower;
 pub mod histogram;
+pub mod metrics;
 pub mod objective;
 pub mod split;
 pub mod tree;

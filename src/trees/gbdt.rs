@@ -149,9 +149,10 @@ impl GbdtParams {
 /// assert!((p - 17.0).abs() < 2.0);
 /// # Ok::<(), tenantml::Error>(())
 /// ```
-// Not serde: models will be persisted in the versioned binary format (issue 3), which must
-// rebuild `compiled` on load.
-#[derive(Debug, Clone, PartialEq)]
+// Persisted through `GbdtParts` so the compiled trees are rebuilt (after validation) on load
+// instead of being trusted from a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "GbdtParts", try_from = "GbdtParts")]
 pub struct Gbdt {
     params: GbdtParams,
     base_score: f64,
@@ -472,6 +473,76 @@ impl Gbdt {
     /// The round early stopping kept (0-based), when it was on.
     pub fn best_round(&self) -> Option<usize> {
         self.best_round
+    }
+}
+
+/// The stored form of a [`Gbdt`]: everything but the compiled trees.
+#[derive(Serialize, Deserialize)]
+struct GbdtParts {
+    params: GbdtParams,
+    base_score: f64,
+    trees: Vec<Tree>,
+    mappers: Vec<BinMapper>,
+    importance_gain: Vec<f64>,
+    importance_splits: Vec<u32>,
+    best_round: Option<usize>,
+    train_loss: Vec<f64>,
+    valid_loss: Vec<f64>,
+}
+
+impl From<Gbdt> for GbdtParts {
+    fn from(g: Gbdt) -> Self {
+        GbdtParts {
+            params: g.params,
+            base_score: g.base_score,
+            trees: g.trees,
+            mappers: g.mappers,
+            importance_gain: g.importance_gain,
+            importance_splits: g.importance_splits,
+            best_round: g.best_round,
+            train_loss: g.train_loss,
+            valid_loss: g.valid_loss,
+        }
+    }
+}
+
+impl TryFrom<GbdtParts> for Gbdt {
+    type Error = Error;
+
+    /// Checks what a damaged or hostile file could get wrong before compiling the trees,
+    /// whose walk trusts child and feature indices.
+    fn try_from(p: GbdtParts) -> Result<Gbdt> {
+        let n = p.mappers.len();
+        let bad = |m: String| Err(Error::BadModelFile(format!("boosting model: {m}")));
+        if n == 0 {
+            return bad("no features".into());
+        }
+        if p.importance_gain.len() != n || p.importance_splits.len() != n {
+            return bad("importance vectors do not match the features".into());
+        }
+        if !p.base_score.is_finite() {
+            return bad(format!("base score {}", p.base_score));
+        }
+        if p.trees.is_empty() {
+            return bad("no trees".into());
+        }
+        p.params
+            .validate()
+            .map_err(|e| Error::BadModelFile(format!("boosting model parameters: {e}")))?;
+        super::format::validate_trees(&p.trees, n)?;
+        let compiled = CompiledTrees::new(&p.trees);
+        Ok(Gbdt {
+            params: p.params,
+            base_score: p.base_score,
+            trees: p.trees,
+            mappers: p.mappers,
+            importance_gain: p.importance_gain,
+            importance_splits: p.importance_splits,
+            best_round: p.best_round,
+            train_loss: p.train_loss,
+            valid_loss: p.valid_loss,
+            compiled,
+        })
     }
 }
 

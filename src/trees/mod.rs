@@ -1,15 +1,16 @@
-//! Tree ensembles on binned features: histogram gradient boosting (and, to come, random
-//! forests, blends, calibration and TreeSHAP explanations).
+//! Tree ensembles on binned features: histogram gradient boosting and random forests (and,
+//! to come, blends, calibration and TreeSHAP explanations).
 //!
 //! The pipeline follows the data: [`binning`] turns raw `f64` features into `u8` codes once;
 //! [`histogram`] sums gradients and hessians per bin; [`split`] finds the best threshold of a
 //! histogram (with a learned direction for missing values); [`grower`] grows one tree
 //! leaf-wise; [`tree`] holds a fitted tree that predicts on raw values; [`objective`] gives
-//! each loss's gradients; [`gbdt`] boosts trees on them; [`compiled`] flattens the trees for
-//! inference.
+//! each loss's gradients; [`gbdt`] boosts trees on them; [`forest`] averages trees grown on
+//! bootstrap samples; [`compiled`] flattens the trees for inference.
 
 pub mod binning;
 pub mod compiled;
+pub mod forest;
 pub mod gbdt;
 pub mod grower;
 pub mod histogram;

@@ -1,5 +1,5 @@
 //! Tree ensembles on binned features: histogram gradient boosting, random forests, their
-//! blend, probability calibration, TreeSHAP explanations and the model file format.
+//! blend, probability calibration, TreeSHAP explanations ([`explain`]) and the model file format.
 //!
 //! The pipeline follows the data: [`binning`] turns raw `f64` features into `u8` codes once;
 //! [`histogram`] sums gradients and hessians per bin; [`split`] finds the best threshold of a
@@ -13,6 +13,7 @@
 pub mod binning;
 pub mod calibration;
 pub mod compiled;
+pub mod explain;
 pub mod forest;
 pub mod format;
 pub mod gbdt;

@@ -116,14 +116,14 @@ impl Table {
         let cols: Vec<&[f64]> = names
             .iter()
             .map(|n| {
-                self.column(n).ok_or_else(|| {
-                    Error::InvalidArgument(format!("the data has no column '{n}'"))
-                })
+                self.column(n)
+                    .ok_or_else(|| Error::InvalidArgument(format!("the data has no column '{n}'")))
             })
             .collect::<Result<_>>()?;
-        Ok(Array2::from_shape_fn((self.n_rows(), cols.len()), |(r, c)| {
-            cols[c][r]
-        }))
+        Ok(Array2::from_shape_fn(
+            (self.n_rows(), cols.len()),
+            |(r, c)| cols[c][r],
+        ))
     }
 }
 

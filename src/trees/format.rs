@@ -534,3 +534,27 @@ fn parse(bytes: &[u8]) -> Result<Envelope<'_>> {
 fn parse_metadata(bytes: &[u8]) -> Result<ModelMetadata> {
     serde_json::from_slice(bytes).map_err(|e| bad(format!("the metadata is not valid JSON: {e}")))
 }
+
+/// Serde adapter storing a field as a JSON string inside a binary payload, for settings
+/// types whose serde form needs a self-describing format (internally tagged or untagged
+/// enums, which postcard cannot read back). Use as `#[serde(with = "format::json_field")]`.
+pub(crate) mod json_field {
+    use serde::de::{DeserializeOwned, Error as _};
+    use serde::ser::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(crate) fn serialize<T: Serialize, S: Serializer>(
+        value: &T,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        let json = serde_json::to_string(value).map_err(S::Error::custom)?;
+        json.serialize(serializer)
+    }
+
+    pub(crate) fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<T, D::Error> {
+        let json = String::deserialize(deserializer)?;
+        serde_json::from_str(&json).map_err(D::Error::custom)
+    }
+}

@@ -479,6 +479,7 @@ impl Gbdt {
 /// The stored form of a [`Gbdt`]: everything but the compiled trees.
 #[derive(Serialize, Deserialize)]
 struct GbdtParts {
+    #[serde(with = "super::format::json_field")]
     params: GbdtParams,
     base_score: f64,
     trees: Vec<Tree>,

@@ -92,7 +92,9 @@ mod tests {
         assert_eq!(roc_auc(&[0.0, 1.0], &[0.5, 0.5]), 0.5);
         assert!(roc_auc(&[1.0, 1.0], &[0.1, 0.2]).is_nan());
         // Against the O(n^2) definition on pseudo-random scores with many ties.
-        let y: Vec<f64> = (0..200).map(|i| ((i * 7919) % 3 == 0) as u8 as f64).collect();
+        let y: Vec<f64> = (0..200)
+            .map(|i| ((i * 7919) % 3 == 0) as u8 as f64)
+            .collect();
         let s: Vec<f64> = (0..200).map(|i| ((i * 104_729) % 17) as f64).collect();
         let (mut wins, mut pairs) = (0.0, 0.0);
         for i in 0..200 {

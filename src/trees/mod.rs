@@ -20,6 +20,7 @@ pub mod gbdt;
 pub mod grower;
 pub mod histogram;
 pub mod metrics;
+pub mod model;
 pub mod objective;
 pub mod split;
 pub mod tree;

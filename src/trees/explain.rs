@@ -85,6 +85,15 @@ struct PathElement {
 #[derive(Debug, Clone, Default)]
 pub struct ExplainScratch {
     path: Vec<PathElement>,
+    hot: HotSums,
+}
+
+/// Unwound-sum recurrences of a leaf's hot path elements, run side by side.
+#[derive(Debug, Clone, Default)]
+struct HotSums {
+    zero: Vec<f64>,
+    next: Vec<f64>,
+    total: Vec<f64>,
 }
 
 impl ExplainScratch {
@@ -131,6 +140,13 @@ pub struct TreeExplainer {
     n_features: usize,
     /// Path elements one explanation needs at most: paths of all depths stacked.
     scratch_len: usize,
+    /// Deepest leaf, and per path length `d + 1` (row `d`, `max_depth + 1` wide) the
+    /// factors `(d + 1) / (i + 1)`, `(d - i) / (d + 1)` and `(d + 1) / (d - i)` of the
+    /// unwound sums: multiplications instead of divisions on the hot loop's critical path.
+    max_depth: usize,
+    up: Vec<f64>,
+    down: Vec<f64>,
+    cold: Vec<f64>,
 }
 
 impl TreeExplainer {
@@ -216,6 +232,12 @@ impl TreeExplainer {
                 pending.push((r, depth + 1, reach * rs));
             }
         }
+        let width = max_depth + 1;
+        let table = |f: fn(f64, f64) -> f64| -> Vec<f64> {
+            (0..width * width)
+                .map(|k| f((k / width) as f64, (k % width) as f64))
+                .collect()
+        };
         Ok(TreeExplainer {
             nodes,
             roots,
@@ -224,6 +246,10 @@ impl TreeExplainer {
             // A node at depth d keeps its path (at most d + 1 elements) right after its
             // parent's, so depths 0..=D stack up to (D + 1)(D + 2) / 2 elements.
             scratch_len: (max_depth + 1) * (max_depth + 2) / 2,
+            max_depth,
+            up: table(|d, i| (d + 1.0) / (i + 1.0)),
+            down: table(|d, i| (d - i) / (d + 1.0)),
+            cold: table(|d, i| if i < d { (d + 1.0) / (d - i) } else { 0.0 }),
         })
     }
 
@@ -279,45 +305,55 @@ impl TreeExplainer {
                 .path
                 .resize(self.scratch_len, PathElement::default());
         }
+        let hot = &mut scratch.hot;
+        if hot.zero.len() < self.max_depth {
+            for v in [&mut hot.zero, &mut hot.next, &mut hot.total] {
+                v.resize(self.max_depth, 0.0);
+            }
+        }
         out.fill(0.0);
+        let mut walk = Walk {
+            ex: self,
+            row,
+            phi: out,
+            hot,
+        };
         for &root in &self.roots {
-            self.recurse(
-                root as usize,
-                &mut scratch.path,
-                0,
-                1.0,
-                1.0,
-                NO_FEATURE,
-                row,
-                out,
-            );
+            walk.recurse(root as usize, &mut scratch.path, 0, 1.0, 1.0, NO_FEATURE);
         }
         Ok(self.expected_value)
     }
+}
 
+/// One row's explanation in progress.
+struct Walk<'a> {
+    ex: &'a TreeExplainer,
+    row: &'a [f64],
+    phi: &'a mut [f64],
+    hot: &'a mut HotSums,
+}
+
+impl Walk<'_> {
     /// Algorithm 2's RECURSE. `buf[..depth]` holds the parent's path; this node's path is
     /// built right after it, at `buf[depth..=2 * depth]`, so children never disturb it.
-    #[allow(clippy::too_many_arguments)]
     fn recurse(
-        &self,
+        &mut self,
         node: usize,
         buf: &mut [PathElement],
         depth: usize,
         zero: f64,
         one: f64,
         feature: u32,
-        row: &[f64],
-        phi: &mut [f64],
     ) {
         let (parent, path) = buf.split_at_mut(depth);
         path[..depth].copy_from_slice(parent);
         extend(path, depth, zero, one, feature);
-        let n = &self.nodes[node];
+        let n = self.ex.nodes[node];
         if n.is_leaf() {
-            leaf_contributions(path, depth, n.value, phi);
+            self.leaf_contributions(path, depth, n.value);
             return;
         }
-        let (hot, hot_share, cold, cold_share) = n.hot_cold(row[n.feature as usize]);
+        let (hot, hot_share, cold, cold_share) = n.hot_cold(self.row[n.feature as usize]);
         let mut depth = depth;
         let (mut in_zero, mut in_one) = (1.0, 1.0);
         // A feature already on the path is taken off and re-entered with the product of
@@ -333,11 +369,72 @@ impl TreeExplainer {
         // nothing, and its all-zero weights would divide by zero when unwound.
         let hot_zero = hot_share * in_zero;
         if hot_zero != 0.0 || in_one != 0.0 {
-            self.recurse(hot, path, depth + 1, hot_zero, in_one, n.feature, row, phi);
+            self.recurse(hot, path, depth + 1, hot_zero, in_one, n.feature);
         }
         let cold_zero = cold_share * in_zero;
         if cold_zero != 0.0 {
-            self.recurse(cold, path, depth + 1, cold_zero, 0.0, n.feature, row, phi);
+            self.recurse(cold, path, depth + 1, cold_zero, 0.0, n.feature);
+        }
+    }
+
+    /// Every path feature's share of a leaf's value: for element `i`, the total weight of
+    /// the path with `i` unwound, times `(one - zero) * value`.
+    ///
+    /// `one` is 0 or 1. For a branch the row does not take (`one == 0`) the unwound sum is
+    /// `cold_sum / zero` with `cold_sum` shared by all such elements, so each contributes
+    /// `-cold_sum * value`, computed once per leaf (the exact shortcut of Fast TreeSHAP v1,
+    /// Yang 2021). The row's own branches need an O(depth) recurrence each; they run side
+    /// by side, since each one alone would wait on its own chain of multiplications.
+    #[inline]
+    fn leaf_contributions(&mut self, path: &[PathElement], depth: usize, value: f64) {
+        if depth == 0 {
+            return;
+        }
+        let row = depth * (self.ex.max_depth + 1);
+        let up = &self.ex.up[row..row + depth];
+        let down = &self.ex.down[row..row + depth];
+        let hot = &mut *self.hot;
+        let mut n_hot = 0;
+        for el in &path[1..=depth] {
+            if el.one != 0.0 {
+                hot.zero[n_hot] = el.zero;
+                n_hot += 1;
+            }
+        }
+        let cold_sum: f64 = if n_hot < depth {
+            let cold = &self.ex.cold[row..row + depth];
+            path[..depth]
+                .iter()
+                .zip(cold)
+                .map(|(e, c)| e.weight * c)
+                .sum()
+        } else {
+            0.0
+        };
+        let (zero, next, total) = (
+            &hot.zero[..n_hot],
+            &mut hot.next[..n_hot],
+            &mut hot.total[..n_hot],
+        );
+        next.fill(path[depth].weight);
+        total.fill(0.0);
+        for i in (0..depth).rev() {
+            let (a, b, w_i) = (up[i], down[i], path[i].weight);
+            for ((nx, t), z) in next.iter_mut().zip(total.iter_mut()).zip(zero) {
+                let w = *nx * a;
+                *t += w;
+                *nx = w_i - w * (z * b);
+            }
+        }
+        let mut h = 0;
+        for el in &path[1..=depth] {
+            let share = if el.one != 0.0 {
+                h += 1;
+                total[h - 1] * (1.0 - el.zero)
+            } else {
+                -cold_sum
+            };
+            self.phi[el.feature as usize] += share * value;
         }
     }
 }
@@ -378,42 +475,6 @@ fn unwind(path: &mut [PathElement], depth: usize, k: usize) {
         path[i].feature = path[i + 1].feature;
         path[i].zero = path[i + 1].zero;
         path[i].one = path[i + 1].one;
-    }
-}
-
-/// Every path feature's share of a leaf's value: for element `i`, the total weight of the
-/// path with `i` unwound, times `(one - zero) * value`.
-///
-/// `one` is 0 or 1. For a branch the row does not take (`one == 0`) the unwound sum is
-/// `cold_sum / zero` with `cold_sum` shared by all such elements, so their contribution is
-/// just `-cold_sum * value`: computed once instead of once per element (the exact shortcut
-/// of Fast TreeSHAP v1, Yang 2021). Only the row's own branches pay the O(depth) recurrence.
-#[inline]
-fn leaf_contributions(path: &[PathElement], depth: usize, value: f64, phi: &mut [f64]) {
-    if depth == 0 {
-        return;
-    }
-    let d1 = (depth + 1) as f64;
-    let mut cold_sum = f64::NAN;
-    for el in &path[1..=depth] {
-        let share = if el.one != 0.0 {
-            let mut next = path[depth].weight;
-            let mut total = 0.0;
-            for i in (0..depth).rev() {
-                let w = next * d1 / (i + 1) as f64;
-                total += w;
-                next = path[i].weight - w * el.zero * (depth - i) as f64 / d1;
-            }
-            total * (1.0 - el.zero)
-        } else {
-            if cold_sum.is_nan() {
-                cold_sum = (0..depth)
-                    .map(|i| path[i].weight * d1 / (depth - i) as f64)
-                    .sum();
-            }
-            -cold_sum
-        };
-        phi[el.feature as usize] += share * value;
     }
 }
 

@@ -126,6 +126,13 @@ typedef struct TmlBreaker TmlBreaker;
 typedef struct TmlBreakerStore TmlBreakerStore;
 
 /*
+ A fitted tree model (boosting, forest or blend). Opaque; free with `tml_model_free`.
+ Read-only calls (predict, explain, save) may run on many threads at once; calls that
+ change metadata need exclusive use.
+ */
+typedef struct TmlModel TmlModel;
+
+/*
  A state change caused by the call that returned it.
  */
 typedef struct {
@@ -190,6 +197,20 @@ typedef struct {
    */
   TmlTransition transition;
 } TmlBreakerCall;
+
+/*
+ Model bytes allocated by the library; release with `tml_bytes_free`.
+ */
+typedef struct {
+  /*
+   First byte (NULL when empty).
+   */
+  uint8_t *data;
+  /*
+   Number of bytes.
+   */
+  size_t len;
+} TmlBytes;
 
 /*
  The ABI version this library implements; compare with `TML_ABI_VERSION`.
@@ -382,3 +403,159 @@ TmlStatus tml_breaker_disable(const TmlBreaker *breaker, TmlTransition *out_tran
  `breaker` is NULL or a live handle; `out_transition` is NULL or writable.
  */
 TmlStatus tml_breaker_reset(const TmlBreaker *breaker, TmlTransition *out_transition);
+
+/*
+ Fits a model on `n_rows` x `n_features` row-major `x` and targets `y` (`n_rows` values).
+ `weights` (`n_rows` values) may be NULL. A validation set (`valid_x`, `valid_y`,
+ `n_valid` rows) may be given for early stopping, blend weights and calibration; pass
+ NULL, NULL, 0 for none. `params_json` (NULL = defaults) is a JSON object, e.g.
+ `{"task":"binary","model":"blend","gbdt":{"rounds":300},"feature_names":[...]}`.
+
+ # Safety
+ Every non-NULL pointer points to as many readable values as stated; `out_model` is
+ writable.
+ */
+TmlStatus tml_model_fit(const double *x,
+                        size_t n_rows,
+                        size_t n_features,
+                        const double *y,
+                        const double *weights,
+                        const double *valid_x,
+                        const double *valid_y,
+                        size_t n_valid,
+                        const char *params_json,
+                        TmlModel **out_model);
+
+/*
+ Releases a model. NULL is ignored.
+
+ # Safety
+ `model` is NULL or a live model handle, not used afterwards.
+ */
+void tml_model_free(TmlModel *model);
+
+/*
+ Number of features the model expects.
+
+ # Safety
+ `model` is NULL or a live handle; `out_n` is writable.
+ */
+TmlStatus tml_model_n_features(const TmlModel *model, size_t *out_n);
+
+/*
+ Predicts one row of `n_features` values into `*out_value` (the value, or the probability
+ for binary models).
+
+ # Safety
+ `model` is a live handle; `row` points to `n_features` values; `out_value` is writable.
+ */
+TmlStatus tml_model_predict_row(const TmlModel *model,
+                                const double *row,
+                                size_t n_features,
+                                double *out_value);
+
+/*
+ Predicts `n_rows` row-major rows into `out_values` (room for `out_len` values, which
+ must equal `n_rows`).
+
+ # Safety
+ `model` is a live handle; `x` points to `n_rows * n_features` values; `out_values` to
+ `out_len` writable values.
+ */
+TmlStatus tml_model_predict(const TmlModel *model,
+                            const double *x,
+                            size_t n_rows,
+                            size_t n_features,
+                            double *out_values,
+                            size_t out_len);
+
+/*
+ Feature contributions of one row: `n_features` values into `out_contributions` and the
+ expected value into `*out_expected` (see `Explanation` in the Rust docs for the units).
+
+ # Safety
+ `model` is a live handle; `row` points to `n_features` values, `out_contributions` to
+ `n_features` writable values; `out_expected` is writable.
+ */
+TmlStatus tml_model_explain(const TmlModel *model,
+                            const double *row,
+                            size_t n_features,
+                            double *out_contributions,
+                            double *out_expected);
+
+/*
+ Explains one row as JSON: `{"prediction", "expected_value", "contributions": [...],
+ "reasons": [{"feature", "name", "value", "contribution"}]}` with the `top_k` features
+ pushing the prediction up (`direction` 0), down (1) or either way (2).
+
+ # Safety
+ `model` is a live handle; `row` points to `n_features` values; `out_json` is writable.
+ */
+TmlStatus tml_model_explain_json(const TmlModel *model,
+                                 const double *row,
+                                 size_t n_features,
+                                 size_t top_k,
+                                 uint32_t direction,
+                                 char **out_json);
+
+/*
+ Describes the model as JSON: task, kind, features, blend weight, whether calibrated,
+ importance (normalised gain and split counts, in feature order) and metadata.
+
+ # Safety
+ `model` is a live handle; `out_json` is writable.
+ */
+TmlStatus tml_model_info_json(const TmlModel *model, char **out_json);
+
+/*
+ Sets descriptive metadata saved with the model, from a JSON object with any of `name`,
+ `version`, `created_at`, `training_metrics`, `extra` (fields not given are kept).
+
+ # Safety
+ `model` is a live handle used by no other thread during the call; `json` is a
+ NUL-terminated string.
+ */
+TmlStatus tml_model_set_metadata_json(TmlModel *model, const char *json);
+
+/*
+ Serialises the model to the model file format into `*out_bytes`; free with
+ `tml_bytes_free`.
+
+ # Safety
+ `model` is a live handle; `out_bytes` is writable.
+ */
+TmlStatus tml_model_to_bytes(const TmlModel *model, TmlBytes *out_bytes);
+
+/*
+ Releases the `data` of a `TmlBytes` from `tml_model_to_bytes`, passing its `len`. NULL
+ is ignored.
+
+ # Safety
+ `data` and `len` came together from this library, and are released once.
+ */
+void tml_bytes_free(uint8_t *data, size_t len);
+
+/*
+ Reads a model from `len` bytes of the model file format; a truncated, corrupted, foreign
+ or newer-version file is `TML_STATUS_BAD_MODEL_FILE`.
+
+ # Safety
+ `data` points to `len` readable bytes; `out_model` is writable.
+ */
+TmlStatus tml_model_from_bytes(const uint8_t *data, size_t len, TmlModel **out_model);
+
+/*
+ Writes the model file atomically (temporary file, fsync, rename).
+
+ # Safety
+ `model` is a live handle; `path` is a NUL-terminated UTF-8 path.
+ */
+TmlStatus tml_model_save(const TmlModel *model, const char *path);
+
+/*
+ Reads a model file.
+
+ # Safety
+ `path` is a NUL-terminated UTF-8 path; `out_model` is writable.
+ */
+TmlStatus tml_model_load(const char *path, TmlModel **out_model);

@@ -429,36 +429,26 @@ fn sound_trees_pass_validation() {
 
 #[test]
 fn corrupted_trees_are_refused() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Tree)>)> = vec![
-        ("no nodes", Box::new(|t| t.nodes.clear())),
-        ("feature 3", Box::new(|t| t.nodes[2].feature = 3)),
-        ("child 5", Box::new(|t| t.nodes[2].right = 5)),
-        (
-            "a leaf (left 0) with right child 4",
-            Box::new(|t| t.nodes[2].left = 0),
-        ),
-        ("no right child", Box::new(|t| t.nodes[0].right = 0)),
-        (
-            "a leaf (left 0) with right child",
-            Box::new(|t| t.nodes[1].right = 2),
-        ),
-        ("second parent", Box::new(|t| t.nodes[2].left = 4)),
-        ("child 1 is not after", Box::new(|t| t.nodes[2].left = 1)),
-        (
-            "threshold is NaN",
-            Box::new(|t| t.nodes[0].threshold = f64::NAN),
-        ),
-        ("value inf", Box::new(|t| t.nodes[4].value = f64::INFINITY)),
-        ("value NaN", Box::new(|t| t.nodes[0].value = f64::NAN)),
-        ("cover -1", Box::new(|t| t.nodes[3].cover = -1.0)),
-        ("cover NaN", Box::new(|t| t.nodes[3].cover = f64::NAN)),
-        (
-            "node 3 has no parent",
-            Box::new(|t| {
-                t.nodes[2] = leaf(0.0);
-                t.nodes.truncate(5);
-            }),
-        ),
+    type Corrupt = fn(&mut Tree);
+    let cases: Vec<(&str, Corrupt)> = vec![
+        ("no nodes", |t| t.nodes.clear()),
+        ("feature 3", |t| t.nodes[2].feature = 3),
+        ("child 5", |t| t.nodes[2].right = 5),
+        ("a leaf (left 0) with right child 4", |t| {
+            t.nodes[2].left = 0
+        }),
+        ("no right child", |t| t.nodes[0].right = 0),
+        ("a leaf (left 0) with right child 2", |t| {
+            t.nodes[1].right = 2
+        }),
+        ("second parent", |t| t.nodes[2].left = 4),
+        ("child 1 is not after", |t| t.nodes[2].left = 1),
+        ("threshold is NaN", |t| t.nodes[0].threshold = f64::NAN),
+        ("value inf", |t| t.nodes[4].value = f64::INFINITY),
+        ("value NaN", |t| t.nodes[0].value = f64::NAN),
+        ("cover -1", |t| t.nodes[3].cover = -1.0),
+        ("cover NaN", |t| t.nodes[3].cover = f64::NAN),
+        ("node 3 has no parent", |t| t.nodes[2] = leaf(0.0)),
     ];
     for (expect, corrupt) in cases {
         let mut t = good_tree();

@@ -7,8 +7,9 @@
 //! histogram (with a learned direction for missing values); [`grower`] grows one tree
 //! leaf-wise; [`tree`] holds a fitted tree that predicts on raw values; [`objective`] gives
 //! each loss's gradients; [`gbdt`] boosts trees on them; [`compiled`] flattens the trees for
-//! inference; [`calibration`] maps raw scores to calibrated probabilities; [`format`] is
-//! the versioned, checksummed file envelope every tenantml model is saved in.
+//! inference; [`calibration`] maps raw scores to calibrated probabilities;
+//! [`format`](mod@format) is the versioned, checksummed file envelope every tenantml model
+//! is saved in.
 
 pub mod binning;
 pub mod calibration;

@@ -74,13 +74,19 @@ impl Calibrator {
     pub fn fit_platt(scores: &[f64], labels: &[f64], weights: Option<&[f64]>) -> Result<Self> {
         let (prior1, prior0) = check_fit_inputs(scores, labels, weights)?;
         let w = |i: usize| weights.map_or(1.0, |w| w[i]);
+        // Newton's steps do not depend on the scores' scale, but the gradient tolerance and
+        // the Hessian ridge do: fitting on scores divided by their largest magnitude makes
+        // tiny or huge margins converge like unit ones (scikit-learn rescales likewise).
+        let scale = scores.iter().fold(0.0f64, |m, s| m.max(s.abs()));
+        let scale = if scale > 0.0 { scale } else { 1.0 };
+        let score = |i: usize| scores[i] / scale;
         let hi = (prior1 + 1.0) / (prior1 + 2.0);
         let lo = 1.0 / (prior0 + 2.0);
         let target = |i: usize| if labels[i] == 1.0 { hi } else { lo };
         let objective = |a: f64, b: f64| -> f64 {
             (0..scores.len())
                 .map(|i| {
-                    let z = a * scores[i] + b;
+                    let z = a * score(i) + b;
                     // -log-likelihood of target t at p = 1/(1+e^z), written so neither
                     // exp can overflow.
                     let t = target(i);
@@ -100,7 +106,8 @@ impl Calibrator {
         for _ in 0..PLATT_MAX_ITER {
             let (mut h11, mut h22, mut h21) = (PLATT_SIGMA, PLATT_SIGMA, 0.0);
             let (mut g1, mut g2) = (0.0, 0.0);
-            for (i, &s) in scores.iter().enumerate() {
+            for i in 0..scores.len() {
+                let s = score(i);
                 let p = platt_prob(a, b, s);
                 let d2 = w(i) * p * (1.0 - p);
                 h11 += s * s * d2;
@@ -132,6 +139,7 @@ impl Calibrator {
                 break;
             }
         }
+        let a = a / scale;
         if !(a.is_finite() && b.is_finite()) {
             return Err(Error::InvalidArgument(format!(
                 "Platt scaling diverged (a = {a}, b = {b}); are the scores on a sane scale?"

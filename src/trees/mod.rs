@@ -7,7 +7,7 @@
 //! leaf-wise; [`tree`] holds a fitted tree that predicts on raw values; [`objective`] gives
 //! each loss's gradients; [`gbdt`] boosts trees on them; [`forest`] averages trees grown on
 //! bootstrap samples; [`compiled`] flattens the trees for inference; [`calibration`] maps
-//! raw scores to calibrated probabilities; [`metrics`] scores predictions; [`format`] is the
+//! raw scores to calibrated probabilities; [`metrics`] scores predictions; [`format`](mod@format) is the
 //! versioned, checksummed file envelope every tenantml model is saved in.
 
 pub mod binning;

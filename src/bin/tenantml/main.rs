@@ -3,7 +3,13 @@
 //! ```text
 //! tenantml breaker status [--dir DIR] [--file-name NAME] [--json]
 //! tenantml breaker metrics [--dir DIR] [--file-name NAME]
+//! tenantml fit --task regression|binary --model gbdt|forest|blend --target COL --train FILE.csv
+//!              [--valid FILE.csv] [--rounds N --learning-rate X --max-leaves N --trees N --seed N]
+//!              --out MODEL [--json]
+//! tenantml predict --model MODEL --data FILE.csv --out PRED.csv [--json]
 //! ```
+
+mod model;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +33,10 @@ enum Command {
     /// Inspect the host-wide circuit breaker store.
     #[command(subcommand)]
     Breaker(BreakerCommand),
+    /// Fit a tree model on a CSV file and save it.
+    Fit(model::FitArgs),
+    /// Predict a CSV file with a saved model.
+    Predict(model::PredictArgs),
 }
 
 #[derive(Subcommand)]
@@ -87,6 +97,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
+        Command::Fit(args) => return model::fit(args),
+        Command::Predict(args) => return model::predict(args),
         Command::Breaker(BreakerCommand::Status { store, json }) => {
             let snapshots = store.open()?.snapshots().map_err(|e| e.to_string())?;
             if json {

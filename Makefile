@@ -11,7 +11,7 @@ PRELOAD_HEADER := $(CURDIR)/php-ext/build/tenantml-preload.h
 C_TEST := $(CURDIR)/target/c/breaker_test
 VALGRIND := $(shell command -v valgrind 2>/dev/null)
 
-.PHONY: demo test deps test-deps build header preload lint test-rust test-c test-php bench clean
+.PHONY: demo test deps test-deps build header preload lint test-rust test-c test-php bench compare clean
 
 demo: deps build
 	$(PHP) php-ext/examples/demo.php
@@ -63,6 +63,13 @@ test-php: build preload
 bench: build
 	$(CARGO) bench --bench breaker
 	TENANTML_LIB=$(LIB) $(PHP) php-ext/benchmarks/breaker.php
+
+# Side by side with LightGBM and scikit-learn (benches/compare/README.md).
+COMPARE_VENV := $(CURDIR)/target/compare-venv
+compare: build
+	test -x $(COMPARE_VENV)/bin/python || python3 -m venv $(COMPARE_VENV)
+	$(COMPARE_VENV)/bin/pip install -q -r benches/compare/requirements.txt
+	$(COMPARE_VENV)/bin/python benches/compare/compare.py --tenantml $(CURDIR)/target/release/tenantml
 
 clean:
 	$(CARGO) clean

@@ -25,8 +25,8 @@ fn main() -> Result<(), tenantml::Error> {
         .into_iter()
         .map(|r| {
             let night = if r[1] < 5.0 { 1.0 } else { 0.0 };
-            let logit = -6.0 + 0.5 * r[0] + 0.6 * r[2] + 1.5 * r[3] + 1.8 * r[4] + night;
-            f64::from(rng.gen::<f64>() < 1.0 / (1.0 + (-logit as f64).exp()))
+            let logit: f64 = -6.0 + 0.5 * r[0] + 0.6 * r[2] + 1.5 * r[3] + 1.8 * r[4] + night;
+            f64::from(rng.gen::<f64>() < 1.0 / (1.0 + (-logit).exp()))
         })
         .collect();
 

@@ -65,6 +65,9 @@ fn main() -> Result<(), tenantml::Error> {
     let bytes = model.to_bytes()?;
     let loaded = Model::from_bytes(&bytes)?;
     assert_eq!(loaded.predict_row(&risky)?, model.predict_row(&risky)?);
-    println!("model file: {} bytes, reloaded with identical predictions", bytes.len());
+    println!(
+        "model file: {} bytes, reloaded with identical predictions",
+        bytes.len()
+    );
     Ok(())
 }

@@ -200,13 +200,12 @@ final class Model
         if (count($row) !== $this->nFeatures || !array_is_list($row)) {
             throw $this->badRow($row, 'row');
         }
-        foreach ($row as $v) {
-            if (!is_float($v) && !is_int($v)) {
-                $row = self::cleanRow($row, 'row');
-                break;
-            }
+        try {
+            $packed = self::packRow(...$row);
+        } catch (\TypeError) {
+            $packed = pack('d*', ...self::cleanRow($row, 'row'));
         }
-        FFI::memcpy($this->row, pack('d*', ...$row), $this->rowBytes);
+        FFI::memcpy($this->row, $packed, $this->rowBytes);
         $status = $this->ffi->tml_model_predict_row($this->handle, $this->row, $this->nFeatures, $this->outPtr);
         if ($status !== 0) {
             throw Native::exception($status, $this->ffi);
@@ -471,6 +470,15 @@ final class Model
     }
 
     /**
+     * Doubles of a row of int|float values; a TypeError (from the engine's own argument
+     * check, faster than a loop in PHP) for anything else, e.g. null.
+     */
+    private static function packRow(float ...$values): string
+    {
+        return pack('d*', ...$values);
+    }
+
+    /**
      * The row with null as NAN; anything but int|float|null is refused.
      *
      * @param list<mixed> $row
@@ -522,13 +530,11 @@ final class Model
             } elseif (count($row) !== $width) {
                 throw self::invalid(sprintf($widthMessage, $what, $r, count($row), $width));
             }
-            foreach ($row as $v) {
-                if (!is_float($v) && !is_int($v)) {
-                    $row = self::cleanRow($row, "{$what}[{$r}]");
-                    break;
-                }
+            try {
+                $packed[] = self::packRow(...$row);
+            } catch (\TypeError) {
+                $packed[] = pack('d*', ...self::cleanRow($row, "{$what}[{$r}]"));
             }
-            $packed[] = pack('d*', ...$row);
         }
         return [implode('', $packed), count($rows), $width];
     }

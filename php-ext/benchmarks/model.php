@@ -145,7 +145,12 @@ printf(
 printf("%-40s %14s %14s\n", "{$runs} runs after a warm-up", 'median', 'best');
 printf("%-40s %11.2f us %11.2f us\n", "predictRow() x {$iterations}", $predictRow[0] / 1e3, $predictRow[1] / 1e3);
 printf("%-40s %11.2f us %11.2f us\n", 'raw FFI memcpy + predict_row (floor)', $raw[0] / 1e3, $raw[1] / 1e3);
-printf("%-40s %11.2f us %11.2f us\n", 'predictRow(), one-tree model (PHP cost)', $overhead[0] / 1e3, $overhead[1] / 1e3);
+printf(
+    "%-40s %11.2f us %11.2f us\n",
+    'predictRow(), one-tree model (PHP cost)',
+    $overhead[0] / 1e3,
+    $overhead[1] / 1e3
+);
 printf("%-40s %11.0f ns %11.0f ns\n", 'predict() batch of ' . count($test) . ', per row', $batch[0], $batch[1]);
 printf("%-40s %11.2f us %11.2f us\n", "explain(top 3) x {$explainIterations}", $explain[0] / 1e3, $explain[1] / 1e3);
 echo "\nbudget: one prediction from PHP, 30 features, 300 trees, under 10 us\n";

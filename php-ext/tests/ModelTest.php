@@ -59,7 +59,7 @@ final class ModelTest extends TestCase
     }
 
     /** Mean absolute error on fresh rows. */
-    private static function testMae(Model $model): float
+    private static function meanAbsoluteError(Model $model): float
     {
         [$rows, $targets] = self::regressionData(200, 2);
         $error = 0.0;
@@ -74,7 +74,7 @@ final class ModelTest extends TestCase
         $model = self::regressionModel();
 
         // Targets span 0..30; predicting the mean would be off by about 5.
-        $this->assertLessThan(1.5, self::testMae($model));
+        $this->assertLessThan(1.5, self::meanAbsoluteError($model));
         $this->assertSame(3, $model->nFeatures());
         $this->assertSame('regression', $model->info()['task']);
         $this->assertSame('gbdt', $model->info()['kind']);
@@ -122,7 +122,7 @@ final class ModelTest extends TestCase
 
         $this->assertSame('forest', $model->info()['kind']);
         $this->assertSame(0.0, (float) $model->info()['gbdt_weight']);
-        $this->assertLessThan(2.0, self::testMae($model));
+        $this->assertLessThan(2.0, self::meanAbsoluteError($model));
     }
 
     public function testBlendLearnsItsWeightOnHeldOutRows(): void
@@ -134,7 +134,7 @@ final class ModelTest extends TestCase
         $this->assertGreaterThanOrEqual(0.0, $info['gbdt_weight']);
         $this->assertLessThanOrEqual(1.0, $info['gbdt_weight']);
         $this->assertArrayHasKey('valid_mae', $info['metadata']['training_metrics']);
-        $this->assertLessThan(2.0, self::testMae($model));
+        $this->assertLessThan(2.0, self::meanAbsoluteError($model));
     }
 
     public function testBatchPredictEqualsPredictRowForEveryRow(): void
@@ -186,7 +186,9 @@ final class ModelTest extends TestCase
     public function testPredictAssocRejectsAnUnknownName(): void
     {
         $this->expectException(InvalidArgumentException::class);
-        $this->expectExceptionMessage("invalid argument: unknown feature 'hours'; the model's features are load, hour, noise");
+        $this->expectExceptionMessage(
+            "invalid argument: unknown feature 'hours'; the model's features are load, hour, noise"
+        );
         self::regressionModel()->predictAssoc(['load' => 5.0, 'hours' => 2.0]);
     }
 
@@ -285,7 +287,7 @@ final class ModelTest extends TestCase
         $params['gbdt']['early_stopping_rounds'] = 3;
         $stopped = Model::fit($rows, $targets, $params, $weights, $validRows, $validTargets);
 
-        $this->assertLessThan(2.0, self::testMae($stopped));
+        $this->assertLessThan(2.0, self::meanAbsoluteError($stopped));
         $this->assertLessThan(
             strlen($full->toBytes()) / 2,
             strlen($stopped->toBytes()),
@@ -516,14 +518,18 @@ final class ModelTest extends TestCase
     public function testUnknownParameterIsAParseError(): void
     {
         $this->expectException(ParseException::class);
-        $this->expectExceptionMessage('parse error: model parameters: unknown field `learning_rate`, expected one of `task`');
+        $this->expectExceptionMessage(
+            'parse error: model parameters: unknown field `learning_rate`, expected one of `task`'
+        );
         Model::fit([[1], [2]], [1, 2], ['learning_rate' => 0.1]);
     }
 
     public function testUnknownNestedParameterIsAParseError(): void
     {
         $this->expectException(ParseException::class);
-        $this->expectExceptionMessage('parse error: model parameters: unknown field `rouns`, expected one of `objective`');
+        $this->expectExceptionMessage(
+            'parse error: model parameters: unknown field `rouns`, expected one of `objective`'
+        );
         Model::fit([[1], [2]], [1, 2], ['gbdt' => ['rouns' => 3]]);
     }
 
@@ -629,7 +635,8 @@ final class ModelTest extends TestCase
     {
         $this->expectException(InvalidArgumentException::class);
         $this->expectExceptionMessage(
-            'invalid argument: row must be a list of values in feature order; use predictAssoc() for a row keyed by feature name'
+            'invalid argument: row must be a list of values in feature order; '
+            . 'use predictAssoc() for a row keyed by feature name'
         );
         self::regressionModel()->predictRow(['load' => 1.0, 'hour' => 2.0, 'noise' => 3.0]);
     }

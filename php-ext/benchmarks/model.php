@@ -14,7 +14,8 @@
  *                           next to no tree work,
  *   - predict()             a batch of 10,000 rows in one call (ns per row,
  *                           PHP packing included),
- *   - explain()             TreeSHAP with the top-3 reasons, JSON decoded.
+ *   - explain()             TreeSHAP with the top-3 reasons, JSON decoded,
+ *   - fromBytes()           loading the 300-tree model from its bytes.
  * Each figure is the median (and best) of --runs runs after a warm-up run.
  * Budget (DESIGN.md): one prediction from PHP, 30 features, 300 trees, under 10 us.
  */
@@ -124,6 +125,14 @@ $explain = $measure(static function () use ($model, $test, $explainIterations): 
     }
 }, $explainIterations);
 
+$bytes = $model->toBytes();
+$loads = 20;
+$fromBytes = $measure(static function () use ($bytes, $loads): void {
+    for ($i = 0; $i < $loads; $i++) {
+        Model::fromBytes($bytes);
+    }
+}, $loads);
+
 $check = $model->predict([$one])[0] === $model->predictRow($one) ? 'equal' : 'DIFFERENT';
 $jit = function_exists('opcache_get_status') && (opcache_get_status(false)['jit']['on'] ?? false) ? 'on' : 'off';
 printf(
@@ -153,4 +162,10 @@ printf(
 );
 printf("%-40s %11.0f ns %11.0f ns\n", 'predict() batch of ' . count($test) . ', per row', $batch[0], $batch[1]);
 printf("%-40s %11.2f us %11.2f us\n", "explain(top 3) x {$explainIterations}", $explain[0] / 1e3, $explain[1] / 1e3);
-echo "\nbudget: one prediction from PHP, 30 features, 300 trees, under 10 us\n";
+printf(
+    "%-40s %11.2f ms %11.2f ms\n",
+    sprintf('fromBytes(), %.0f KB', strlen($bytes) / 1024),
+    $fromBytes[0] / 1e6,
+    $fromBytes[1] / 1e6
+);
+echo "\nbudgets: one prediction from PHP, 30 features, 300 trees, under 10 us; load from bytes under 2 ms\n";

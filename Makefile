@@ -8,7 +8,8 @@ PHP ?= php
 PHPUNIT ?= $(shell command -v phpunit 2>/dev/null || echo /usr/bin/phpunit)
 LIB := $(CURDIR)/target/release/libtenantml.so
 PRELOAD_HEADER := $(CURDIR)/php-ext/build/tenantml-preload.h
-C_TEST := $(CURDIR)/target/c/breaker_test
+C_TEST_DIR := $(CURDIR)/target/c
+C_TESTS := breaker_test model_test
 VALGRIND := $(shell command -v valgrind 2>/dev/null)
 
 .PHONY: demo test deps test-deps build header preload lint test-rust test-c test-php bench compare clean
@@ -44,16 +45,21 @@ test-rust:
 	$(CARGO) test --release --all-features
 
 test-c: build
-	@mkdir -p $(dir $(C_TEST))
-	cc -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Iinclude tests/c/breaker_test.c \
-		-L$(CURDIR)/target/release -ltenantml -Wl,-rpath,$(CURDIR)/target/release -o $(C_TEST)
+	@mkdir -p $(C_TEST_DIR)
+	for t in $(C_TESTS); do \
+		cc -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Iinclude tests/c/$$t.c \
+			-L$(CURDIR)/target/release -ltenantml -lm -Wl,-rpath,$(CURDIR)/target/release -o $(C_TEST_DIR)/$$t; \
+	done
 	scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
-	if [ -n "$(VALGRIND)" ]; then \
-		$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
-			--trace-children=yes $(C_TEST) "$$scratch"; \
-	else \
-		$(C_TEST) "$$scratch"; \
-	fi
+	for t in $(C_TESTS); do \
+		mkdir -p "$$scratch/$$t"; \
+		if [ -n "$(VALGRIND)" ]; then \
+			$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --show-possibly-lost=no \
+				--trace-children=yes $(C_TEST_DIR)/$$t "$$scratch/$$t"; \
+		else \
+			$(C_TEST_DIR)/$$t "$$scratch/$$t"; \
+		fi; \
+	done
 
 test-php: build preload
 	TENANTML_LIB=$(LIB) $(PHP) $(PHPUNIT) -c php-ext/phpunit.xml.dist
@@ -63,6 +69,7 @@ test-php: build preload
 bench: build
 	$(CARGO) bench --bench breaker
 	TENANTML_LIB=$(LIB) $(PHP) php-ext/benchmarks/breaker.php
+	TENANTML_LIB=$(LIB) $(PHP) php-ext/benchmarks/model.php
 
 # Side by side with LightGBM and scikit-learn (benches/compare/README.md).
 COMPARE_VENV := $(CURDIR)/target/compare-venv

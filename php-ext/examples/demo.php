@@ -3,7 +3,8 @@
 /*
  * `make demo`: a circuit breaker protecting a flaky payment gateway, told in
  * about twenty lines. The breaker lives in a shared (memory-mapped) store, so
- * a second PHP process sees the same state, as php-fpm workers would.
+ * a second PHP process sees the same state, as php-fpm workers would. Then a
+ * tree model fitted and explained in the same process.
  *
  *     php php-ext/examples/demo.php
  */
@@ -14,6 +15,7 @@ require dirname(__DIR__) . '/autoload.php';
 
 use TenantMl\BreakerStore;
 use TenantMl\Exception\CircuitOpenException;
+use TenantMl\Model;
 use TenantMl\Native;
 
 const OPEN_WAIT_MS = 300;
@@ -105,3 +107,64 @@ foreach (explode("\n", trim($store->metrics())) as $line) {
         echo "  {$line}\n";
     }
 }
+
+echo "\n6. The same process also predicts. A blend of boosting and a forest learns hourly usage\n"
+    . "   from hour of day, weekday and team size (synthetic: busy afternoons, quiet weekends):\n";
+mt_srand(2026);
+$rows = [];
+$usage = [];
+for ($i = 0; $i < 3000; $i++) {
+    [$hour, $weekday, $users] = [mt_rand(0, 23), mt_rand(0, 6), mt_rand(5, 200)];
+    $daily = exp(-(($hour - 14) ** 2) / 18); // peaks at 14:00
+    $rows[] = [$hour, $weekday, $users];
+    $usage[] = $users * (0.05 + $daily) * ($weekday >= 5 ? 0.3 : 1.0) * (0.9 + mt_rand(0, 20) / 100);
+}
+$t = hrtime(true);
+$model = Model::fit($rows, $usage, [
+    'model' => 'blend',
+    'gbdt' => ['rounds' => 80, 'learning_rate' => 0.1],
+    'forest' => ['trees' => 30, 'min_samples_leaf' => 10],
+    'feature_names' => ['hour', 'weekday', 'users'],
+    'seed' => 1,
+]);
+printf("  Model::fit(): 3000 rows in %.0f ms\n", (hrtime(true) - $t) / 1e6);
+$model->setMetadata(['name' => 'usage-forecast', 'version' => 1]);
+
+$days = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+foreach ([[14, 1, 120], [3, 1, 120], [14, 5, 120], [10, 2, 20]] as $row) {
+    $reasons = array_map(
+        static fn (array $r): string => sprintf('%s=%g %+.1f', $r['name'], $r['value'], $r['contribution']),
+        $model->explain($row, 3, 'both')['reasons']
+    );
+    printf(
+        "  %s %02d:00, %3d users: %6.1f requests/h  because %s\n",
+        $days[$row[1]],
+        $row[0],
+        $row[2],
+        $model->predictRow($row),
+        implode(', ', $reasons)
+    );
+}
+$t = hrtime(true);
+for ($i = 0; $i < 1000; $i++) {
+    $model->predictRow([$i % 24, $i % 7, 50]);
+}
+printf("  predictRow(): %.1f us per call (1000 calls)\n", (hrtime(true) - $t) / 1e3 / 1000);
+
+$bytes = $model->toBytes();
+$reloaded = Model::fromBytes($bytes);
+$info = $reloaded->info();
+printf(
+    "  toBytes(): %.1f KB (store them on any Laravel disk); fromBytes() predicts the same: %s\n",
+    strlen($bytes) / 1024,
+    $reloaded->predictRow([14, 1, 120]) === $model->predictRow([14, 1, 120]) ? 'yes' : 'NO'
+);
+printf(
+    "  info(): '%s' v%d, %s (boosting weight %.2f), features %s, held-out MAE %.2f requests/h\n",
+    $info['metadata']['name'],
+    $info['metadata']['version'],
+    $info['kind'],
+    $info['gbdt_weight'],
+    implode('/', $info['feature_names']),
+    $info['metadata']['training_metrics']['valid_mae']
+);

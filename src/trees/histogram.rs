@@ -6,11 +6,21 @@ use rayon::prelude::*;
 
 use super::binning::BinnedData;
 
-/// Rows x features below which a histogram is built on the calling thread.
-const PARALLEL_MIN_WORK: usize = 64 * 1024;
+/// Rows x features below which a histogram is built on the calling thread: below this the
+/// hand-off to another thread costs more than half the work.
+const PARALLEL_MIN_WORK: usize = 32 * 1024;
 
 /// Bins per feature in a histogram: 255 value bins plus the missing bin 0.
 pub const BINS: usize = 256;
+
+/// Histogram buffers kept per thread after their tree is done: boosting grows hundreds of
+/// trees of the same shape, and a fresh 180 KB buffer per node costs page faults and zeroing.
+const POOL_MAX: usize = 64;
+
+thread_local! {
+    static POOL: std::cell::RefCell<Vec<Vec<BinStats>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static ORDERED: std::cell::RefCell<Vec<[f64; 2]>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// Sums of one bin. Accumulated in f64 so millions of small gradients do not lose precision.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -29,6 +39,13 @@ impl BinStats {
         self.grad += other.grad;
         self.hess += other.hess;
         self.count += other.count;
+    }
+
+    #[inline]
+    pub(crate) fn add_row(&mut self, g: f64, h: f64) {
+        self.grad += g;
+        self.hess += h;
+        self.count += 1;
     }
 
     #[inline]
@@ -55,14 +72,33 @@ impl Histogram {
         }
     }
 
+    /// Histograms for `n_features` features with unspecified contents (every feature that
+    /// is read must first be [`build`](Self::build)-t), reusing a buffer this thread freed
+    /// with [`recycle`](Self::recycle).
+    pub fn pooled(n_features: usize) -> Histogram {
+        let mut bins = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+        bins.resize(n_features * BINS, BinStats::default());
+        Histogram { bins }
+    }
+
+    /// Gives the buffer back to this thread's pool for [`pooled`](Self::pooled).
+    pub fn recycle(self) {
+        POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < POOL_MAX {
+                p.push(self.bins);
+            }
+        });
+    }
+
     /// The bins of feature `f`.
     pub fn feature(&self, f: usize) -> &[BinStats] {
         &self.bins[f * BINS..(f + 1) * BINS]
     }
 
-    /// Sums `grad`/`hess` of `rows` into the bins of `features` (other features are left
-    /// as they are). `grad`/`hess` are indexed by row. Features are summed in parallel, each
-    /// in row order, so the result does not depend on the number of threads.
+    /// Sets the bins of `features` to the sums of `grad`/`hess` over `rows` (other features
+    /// are left as they are). `grad`/`hess` are indexed by row. Each bin is summed in row
+    /// order, so the result does not depend on the number of threads.
     pub fn build(
         &mut self,
         data: &BinnedData,
@@ -71,36 +107,82 @@ impl Histogram {
         hess: &[f64],
         features: &[usize],
     ) {
-        // Gathering the node's gradients once keeps the per-feature loop on contiguous memory.
-        let ordered: Vec<(f64, f64)> = rows
-            .iter()
-            .map(|&r| (grad[r as usize], hess[r as usize]))
+        let mut wanted = vec![false; data.n_features()];
+        for &f in features {
+            wanted[f] = true;
+        }
+        let mut slots: Vec<(usize, &mut [BinStats; BINS])> = self
+            .bins
+            .chunks_exact_mut(BINS)
+            .enumerate()
+            .filter(|(f, _)| wanted[*f])
+            .map(|(f, b)| (f, b.try_into().expect("BINS-sized chunk")))
             .collect();
-        let mut chunks: Vec<(usize, &mut [BinStats])> =
-            self.bins.chunks_mut(BINS).enumerate().collect();
-        let wanted: Vec<bool> = {
-            let mut w = vec![false; data.n_features()];
+        // Unit hessians (squared error, unweighted): a bin's hessian sum is its row count,
+        // exactly (integers in f64), so a pass only adds [gradient, 1] to a 16-byte pair.
+        let unit_hess = rows.iter().all(|&r| hess[r as usize] == 1.0);
+        ORDERED.with(|ordered| {
+            let mut ordered = ordered.borrow_mut();
+            // The node's gradients gathered once, so each feature's pass reads them in order.
+            ordered.clear();
+            ordered.extend(rows.iter().map(|&r| [grad[r as usize], hess[r as usize]]));
+            let ordered = &ordered[..];
+            // Column by column: one feature's bins (4-6 KB) stay in L1 while its rows stream
+            // through; row by row, all features' bins (180 KB) would not.
+            let fill = |(f, bins): &mut (usize, &mut [BinStats; BINS])| {
+                let codes = data.feature(*f);
+                if unit_hess {
+                    let mut sums = [[0.0f64; 2]; BINS];
+                    for (&r, &[g, h]) in rows.iter().zip(ordered) {
+                        let s = &mut sums[codes[r as usize] as usize];
+                        s[0] += g;
+                        s[1] += h;
+                    }
+                    for (b, [g, h]) in bins.iter_mut().zip(sums) {
+                        *b = BinStats {
+                            grad: g,
+                            hess: h,
+                            count: h as u32,
+                        };
+                    }
+                } else {
+                    bins.fill(BinStats::default());
+                    for (&r, &[g, h]) in rows.iter().zip(ordered) {
+                        bins[codes[r as usize] as usize].add_row(g, h);
+                    }
+                }
+            };
+            if rows.len() * slots.len() >= PARALLEL_MIN_WORK {
+                slots.par_iter_mut().for_each(fill);
+            } else {
+                slots.iter_mut().for_each(fill);
+            }
+        });
+    }
+
+    /// Takes `rows` back out of the bins of `features`: turns a parent's histograms into
+    /// those of the child left when `rows` (the other child) are gone, at a cost in rows
+    /// rather than bins.
+    pub fn remove_rows(
+        &mut self,
+        data: &BinnedData,
+        rows: &[u32],
+        grad: &[f64],
+        hess: &[f64],
+        features: &[usize],
+    ) {
+        let n_features = data.n_features();
+        let codes = data.row_major();
+        for &r in rows {
+            let r = r as usize;
+            let (g, h) = (grad[r], hess[r]);
+            let row = &codes[r * n_features..(r + 1) * n_features];
             for &f in features {
-                w[f] = true;
+                let b = &mut self.bins[f * BINS + row[f] as usize];
+                b.grad -= g;
+                b.hess -= h;
+                b.count -= 1;
             }
-            w
-        };
-        chunks.retain(|(f, _)| wanted[*f]);
-        let fill = |(f, bins): &mut (usize, &mut [BinStats])| {
-            bins.fill(BinStats::default());
-            let codes = data.feature(*f);
-            for (&r, &(g, h)) in rows.iter().zip(&ordered) {
-                let b = &mut bins[codes[r as usize] as usize];
-                b.grad += g;
-                b.hess += h;
-                b.count += 1;
-            }
-        };
-        // Threads pay off only once a node has enough work to amortise the hand-off.
-        if rows.len() * chunks.len() >= PARALLEL_MIN_WORK {
-            chunks.par_iter_mut().for_each(fill);
-        } else {
-            chunks.iter_mut().for_each(fill);
         }
     }
 

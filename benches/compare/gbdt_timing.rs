@@ -108,18 +108,41 @@ fn main() {
             )
             .unwrap();
             let mut out = vec![0.0; x.nrows()];
+            if std::env::var_os("DEPTHS").is_some() {
+                fn depth(t: &tenantml::trees::tree::Tree, i: usize) -> usize {
+                    let n = &t.nodes[i];
+                    if n.is_leaf() {
+                        0
+                    } else {
+                        1 + depth(t, n.left as usize).max(depth(t, n.right as usize))
+                    }
+                }
+                let d: Vec<usize> = m.trees().iter().map(|t| depth(t, 0)).collect();
+                let mean = d.iter().sum::<usize>() as f64 / d.len() as f64;
+                println!("tree depth mean={mean:.1} max={}", d.iter().max().unwrap());
+            }
+            // CPU time of the process as well as wall time: on a shared machine the wall
+            // clock also counts the time other jobs held the cores.
+            let cpu = || {
+                let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+                t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+            };
             for _ in 0..arg(2, 5) {
-                let t = Instant::now();
+                let (t, c) = (Instant::now(), cpu());
                 m.predict(x.view(), &mut out).unwrap();
                 let ns = t.elapsed().as_secs_f64() * 1e9 / x.nrows() as f64;
+                let cpu_ns = (cpu() - c) * 1e9 / x.nrows() as f64;
                 let rows: Vec<Vec<f64>> = (0..2000).map(|i| x.row(i).to_vec()).collect();
-                let t = Instant::now();
+                let (t, c) = (Instant::now(), cpu());
                 let mut s = 0.0;
                 for r in &rows {
                     s += m.predict_row(r).unwrap();
                 }
                 let us = t.elapsed().as_secs_f64() * 1e6 / rows.len() as f64;
-                println!("predict batch_ns_per_row={ns:.1} single_us={us:.3} check={s:.6}");
+                let cpu_us = (cpu() - c) * 1e6 / rows.len() as f64;
+                println!(
+                    "predict batch_ns_per_row={ns:.1} (cpu {cpu_ns:.1}) single_us={us:.3} (cpu {cpu_us:.3}) check={s:.6}"
+                );
             }
         }
         _ => eprintln!("usage: gbdt_timing csv PATH | fit ROUNDS REPS | predict REPS"),

@@ -10,6 +10,9 @@ use super::binning::BinnedData;
 /// hand-off to another thread costs more than half the work.
 const PARALLEL_MIN_WORK: usize = 32 * 1024;
 
+/// Features summed in one pass over a node's rows.
+const FEATURES_PER_PASS: usize = 4;
+
 /// Bins per feature in a histogram: 255 value bins plus the missing bin 0.
 pub const BINS: usize = 256;
 
@@ -119,45 +122,30 @@ impl Histogram {
             .map(|(f, b)| (f, b.try_into().expect("BINS-sized chunk")))
             .collect();
         // Unit hessians (squared error, unweighted): a bin's hessian sum is its row count,
-        // exactly (integers in f64), so a pass only adds [gradient, 1] to a 16-byte pair.
+        // exactly (integers in f64), so the count need not be summed separately.
         let unit_hess = rows.iter().all(|&r| hess[r as usize] == 1.0);
-        ORDERED.with(|ordered| {
-            let mut ordered = ordered.borrow_mut();
-            // The node's gradients gathered once, so each feature's pass reads them in order.
-            ordered.clear();
-            ordered.extend(rows.iter().map(|&r| [grad[r as usize], hess[r as usize]]));
-            let ordered = &ordered[..];
-            // Column by column: one feature's bins (4-6 KB) stay in L1 while its rows stream
-            // through; row by row, all features' bins (180 KB) would not.
-            let fill = |(f, bins): &mut (usize, &mut [BinStats; BINS])| {
-                let codes = data.feature(*f);
-                if unit_hess {
-                    let mut sums = [[0.0f64; 2]; BINS];
-                    for (&r, &[g, h]) in rows.iter().zip(ordered) {
-                        let s = &mut sums[codes[r as usize] as usize];
-                        s[0] += g;
-                        s[1] += h;
-                    }
-                    for (b, [g, h]) in bins.iter_mut().zip(sums) {
-                        *b = BinStats {
-                            grad: g,
-                            hess: h,
-                            count: h as u32,
-                        };
-                    }
-                } else {
-                    bins.fill(BinStats::default());
-                    for (&r, &[g, h]) in rows.iter().zip(ordered) {
-                        bins[codes[r as usize] as usize].add_row(g, h);
-                    }
-                }
-            };
-            if rows.len() * slots.len() >= PARALLEL_MIN_WORK {
-                slots.par_iter_mut().for_each(fill);
-            } else {
-                slots.iter_mut().for_each(fill);
-            }
-        });
+        // Taken out of the thread-local rather than borrowed: while this thread waits on the
+        // parallel part below, rayon may run another tree's build on it.
+        let mut ordered = ORDERED.with(|o| std::mem::take(&mut *o.borrow_mut()));
+        // The node's gradients gathered once, so each feature's pass reads them in order.
+        ordered.clear();
+        ordered.extend(rows.iter().map(|&r| [grad[r as usize], hess[r as usize]]));
+        // A few features per pass over the rows: their bins (4 KB each) stay in L1 together,
+        // and each row's index and gradients are loaded once for all of them; all features'
+        // bins at once (180 KB) would not fit.
+        let fill = |group: &mut [(usize, &mut [BinStats; BINS])]| match group {
+            [a] => fill_group([a], data, rows, &ordered, unit_hess),
+            [a, b] => fill_group([a, b], data, rows, &ordered, unit_hess),
+            [a, b, c] => fill_group([a, b, c], data, rows, &ordered, unit_hess),
+            [a, b, c, d] => fill_group([a, b, c, d], data, rows, &ordered, unit_hess),
+            _ => unreachable!("groups hold 1..={FEATURES_PER_PASS} features"),
+        };
+        if rows.len() * slots.len() >= PARALLEL_MIN_WORK {
+            slots.par_chunks_mut(FEATURES_PER_PASS).for_each(fill);
+        } else {
+            slots.chunks_mut(FEATURES_PER_PASS).for_each(fill);
+        }
+        ORDERED.with(|o| *o.borrow_mut() = ordered);
     }
 
     /// Takes `rows` back out of the bins of `features`: turns a parent's histograms into
@@ -207,6 +195,51 @@ impl Histogram {
             {
                 *out = p.sub(c);
             }
+        }
+    }
+}
+
+/// Sums `ordered` (the gradients of `rows`, in order) into the bins of `K` features.
+fn fill_group<const K: usize>(
+    slots: [&mut (usize, &mut [BinStats; BINS]); K],
+    data: &BinnedData,
+    rows: &[u32],
+    ordered: &[[f64; 2]],
+    unit_hess: bool,
+) {
+    let codes: [&[u8]; K] = std::array::from_fn(|k| data.feature(slots[k].0));
+    let mut sums = [[[0.0f64; 2]; BINS]; K];
+    let mut counts = [[0u32; BINS]; K];
+    if unit_hess {
+        for (&r, &[g, h]) in rows.iter().zip(ordered) {
+            for k in 0..K {
+                let s = &mut sums[k][codes[k][r as usize] as usize];
+                s[0] += g;
+                s[1] += h;
+            }
+        }
+        for k in 0..K {
+            for (c, s) in counts[k].iter_mut().zip(&sums[k]) {
+                *c = s[1] as u32;
+            }
+        }
+    } else {
+        for (&r, &[g, h]) in rows.iter().zip(ordered) {
+            for k in 0..K {
+                let b = codes[k][r as usize] as usize;
+                sums[k][b][0] += g;
+                sums[k][b][1] += h;
+                counts[k][b] += 1;
+            }
+        }
+    }
+    for (k, (_, bins)) in slots.into_iter().enumerate() {
+        for ((out, [g, h]), &count) in bins.iter_mut().zip(sums[k]).zip(&counts[k]) {
+            *out = BinStats {
+                grad: g,
+                hess: h,
+                count,
+            };
         }
     }
 }

@@ -379,7 +379,7 @@ mod small_node_tests {
         let grad = (0..n).map(|_| rng.gen_range(-3.0..3.0)).collect();
         let hess = (0..n)
             .map(|_| {
-                if seed % 2 == 0 {
+                if seed.is_multiple_of(2) {
                     1.0
                 } else {
                     rng.gen_range(0.01..2.0)

@@ -1,7 +1,9 @@
 //! Grows one tree leaf-wise (best-first, as LightGBM does): always split the open leaf with
 //! the largest gain until `max_leaves`. Rows of each leaf stay a contiguous range of one
 //! index buffer, so a split is a stable partition of that range, and each split builds the
-//! histogram of the smaller child only (the larger is parent minus smaller).
+//! histogram of the smaller child only (the larger is parent minus smaller). Nodes under
+//! [`HIST_MIN_ROWS`] rows have no histograms: their splits come from their rows, so deep
+//! trees (random forests) cost in proportion to rows, not to nodes times bins.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -129,9 +131,11 @@ pub fn grow(
 ) -> (Tree, Vec<LeafRows>) {
     let n_bins = |f: usize| data.mappers()[f].n_bins();
     let mut root_stats = NodeStats::default();
+    let mut unit_hess = true;
     for &r in rows.iter() {
         root_stats.grad += grad[r as usize];
         root_stats.hess += hess[r as usize];
+        unit_hess &= hess[r as usize] == 1.0;
     }
     root_stats.count = rows.len() as u32;
     let mut nodes = vec![leaf_node(&rules.split, &root_stats)];
@@ -177,7 +181,7 @@ pub fn grow(
     };
     let mut root_hist = (rows.len() >= HIST_MIN_ROWS).then(|| {
         let mut h = Histogram::pooled(data.n_features());
-        h.build(data, rows, grad, hess, features);
+        h.build_known(data, rows, grad, hess, features, unit_hess);
         h
     });
     let root_split = can_split(0, &root_stats)
@@ -234,7 +238,7 @@ pub fn grow(
                 let small_rows = &rows[small_range.clone()];
                 if small_range.len() >= HIST_MIN_ROWS {
                     let mut small = Histogram::pooled(data.n_features());
-                    small.build(data, small_rows, grad, hess, features);
+                    small.build_known(data, small_rows, grad, hess, features, unit_hess);
                     parent.subtract_in_place(&small, features);
                     (Some(small), Some(parent))
                 } else {

@@ -110,6 +110,21 @@ impl Histogram {
         hess: &[f64],
         features: &[usize],
     ) {
+        let unit_hess = rows.iter().all(|&r| hess[r as usize] == 1.0);
+        self.build_known(data, rows, grad, hess, features, unit_hess);
+    }
+
+    /// [`build`](Self::build) when the caller already knows whether every hessian of `rows`
+    /// is exactly 1 (a tree grower checks once per tree rather than once per node).
+    pub(crate) fn build_known(
+        &mut self,
+        data: &BinnedData,
+        rows: &[u32],
+        grad: &[f64],
+        hess: &[f64],
+        features: &[usize],
+        unit_hess: bool,
+    ) {
         let mut wanted = vec![false; data.n_features()];
         for &f in features {
             wanted[f] = true;
@@ -121,15 +136,18 @@ impl Histogram {
             .filter(|(f, _)| wanted[*f])
             .map(|(f, b)| (f, b.try_into().expect("BINS-sized chunk")))
             .collect();
-        // Unit hessians (squared error, unweighted): a bin's hessian sum is its row count,
-        // exactly (integers in f64), so the count need not be summed separately.
-        let unit_hess = rows.iter().all(|&r| hess[r as usize] == 1.0);
         // Taken out of the thread-local rather than borrowed: while this thread waits on the
         // parallel part below, rayon may run another tree's build on it.
         let mut ordered = ORDERED.with(|o| std::mem::take(&mut *o.borrow_mut()));
         // The node's gradients gathered once, so each feature's pass reads them in order.
         ordered.clear();
-        ordered.extend(rows.iter().map(|&r| [grad[r as usize], hess[r as usize]]));
+        // Unit hessians (squared error, unweighted) are not even read, and a bin's hessian
+        // sum is then its row count, exactly (integers in f64).
+        if unit_hess {
+            ordered.extend(rows.iter().map(|&r| [grad[r as usize], 1.0]));
+        } else {
+            ordered.extend(rows.iter().map(|&r| [grad[r as usize], hess[r as usize]]));
+        }
         // A few features per pass over the rows: their bins (4 KB each) stay in L1 together,
         // and each row's index and gradients are loaded once for all of them; all features'
         // bins at once (180 KB) would not fit.

@@ -140,8 +140,15 @@ fn main() {
                 }
                 let us = t.elapsed().as_secs_f64() * 1e6 / rows.len() as f64;
                 let cpu_us = (cpu() - c) * 1e6 / rows.len() as f64;
+                // The same row again and again (what criterion's predict_row measures): the
+                // branch predictor learns its path, which distinct rows never allow.
+                let c = cpu();
+                for _ in 0..rows.len() {
+                    s += m.predict_row(std::hint::black_box(&rows[7])).unwrap();
+                }
+                let same_us = (cpu() - c) * 1e6 / rows.len() as f64;
                 println!(
-                    "predict batch_ns_per_row={ns:.1} (cpu {cpu_ns:.1}) single_us={us:.3} (cpu {cpu_us:.3}) check={s:.6}"
+                    "predict batch_ns_per_row={ns:.1} (cpu {cpu_ns:.1}) single_us={us:.3} (cpu {cpu_us:.3}) same_row_cpu_us={same_us:.3} check={s:.6}"
                 );
             }
         }

@@ -1,10 +1,15 @@
 //! Inference compiled into one flat array of small nodes: no pointer chasing beyond array
-//! indices, no allocation per call, and batches walked tree by tree over blocks of rows so
-//! a tree stays in cache while it scores the block.
+//! indices, no allocation per call. Leaves point to themselves, so a walk can take a fixed
+//! number of steps (the tree's depth) without asking whether it has arrived; several walks
+//! then run in lockstep with no data-dependent branch, and the CPU overlaps them instead
+//! of waiting on each node load or paying for each mispredicted turn.
+
+use rayon::prelude::*;
 
 use super::tree::Tree;
 
-/// 16 bytes: a split, or a leaf (`feature == LEAF`, `threshold` = leaf value).
+/// 16 bytes. A split, or a leaf: threshold `+inf`, missing values left, left child itself,
+/// so every step from a leaf stays on it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[repr(C)]
 struct FlatNode {
@@ -15,101 +20,114 @@ struct FlatNode {
     left: u32,
 }
 
-const LEAF: u32 = u32::MAX;
 const DEFAULT_LEFT: u32 = 1 << 31;
-/// Rows scored together per pass over the trees.
+/// Rows scored together per pass over the trees: their values stay in L1 meanwhile.
 const BLOCK: usize = 64;
+/// Walks advanced in lockstep: enough independent loads to hide a cache hit's latency.
+const LANES: usize = 8;
+/// Rows from which a batch is split across threads.
+const PARALLEL_MIN_ROWS: usize = 4 * BLOCK;
 
 /// All trees of an ensemble, flattened; predicts the sum of tree outputs.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CompiledTrees {
     nodes: Vec<FlatNode>,
+    /// Leaf outputs by node index (0 for splits).
+    values: Vec<f64>,
     roots: Vec<u32>,
+    /// Steps from each root to its deepest leaf.
+    depths: Vec<u32>,
+    /// Per run of `LANES` consecutive trees, the deepest of them (single-row walks).
+    group_depths: Vec<u32>,
 }
 
 impl CompiledTrees {
     /// Flattens `trees`, laying each node's children side by side.
     pub fn new(trees: &[Tree]) -> CompiledTrees {
-        let mut nodes = Vec::with_capacity(trees.iter().map(|t| t.nodes.len()).sum());
-        let mut roots = Vec::with_capacity(trees.len());
+        let total = trees.iter().map(|t| t.nodes.len()).sum();
+        let mut c = CompiledTrees {
+            nodes: Vec::with_capacity(total),
+            values: Vec::with_capacity(total),
+            roots: Vec::with_capacity(trees.len()),
+            depths: Vec::with_capacity(trees.len()),
+            group_depths: Vec::new(),
+        };
         for tree in trees {
-            roots.push(nodes.len() as u32);
-            nodes.push(FlatNode {
-                threshold: 0.0,
-                feature: LEAF,
-                left: 0,
-            });
-            // (source node, flat slot) pairs still to fill; children get adjacent slots.
-            let mut pending = vec![(0usize, nodes.len() - 1)];
-            while let Some((src, slot)) = pending.pop() {
+            let root = c.push_slots(1);
+            c.roots.push(root as u32);
+            let mut depth = 0;
+            // (source node, flat slot, depth) still to fill; children get adjacent slots.
+            let mut pending = vec![(0usize, root, 0u32)];
+            while let Some((src, slot, d)) = pending.pop() {
                 let n = &tree.nodes[src];
+                depth = depth.max(d);
                 if n.is_leaf() {
-                    nodes[slot] = FlatNode {
-                        threshold: n.value,
-                        feature: LEAF,
-                        left: 0,
+                    c.nodes[slot] = FlatNode {
+                        threshold: f64::INFINITY,
+                        feature: 0,
+                        left: slot as u32 | DEFAULT_LEFT,
                     };
+                    c.values[slot] = n.value;
                     continue;
                 }
-                let left = nodes.len();
-                nodes.push(FlatNode {
-                    threshold: 0.0,
-                    feature: LEAF,
-                    left: 0,
-                });
-                nodes.push(FlatNode {
-                    threshold: 0.0,
-                    feature: LEAF,
-                    left: 0,
-                });
-                nodes[slot] = FlatNode {
+                let left = c.push_slots(2);
+                c.nodes[slot] = FlatNode {
                     threshold: n.threshold,
                     feature: n.feature,
                     left: left as u32 | if n.default_left { DEFAULT_LEFT } else { 0 },
                 };
-                pending.push((n.left as usize, left));
-                pending.push((n.right as usize, left + 1));
+                pending.push((n.left as usize, left, d + 1));
+                pending.push((n.right as usize, left + 1, d + 1));
             }
+            c.depths.push(depth);
         }
-        CompiledTrees { nodes, roots }
+        c.group_depths = c
+            .depths
+            .chunks(LANES)
+            .map(|g| g.iter().copied().max().unwrap_or(0))
+            .collect();
+        c
     }
 
-    /// Walks one tree from `root` to its leaf; `step(node, value)` picks the next index.
+    fn push_slots(&mut self, k: usize) -> usize {
+        let at = self.nodes.len();
+        for _ in 0..k {
+            self.nodes.push(FlatNode {
+                threshold: f64::INFINITY,
+                feature: 0,
+                left: 0,
+            });
+            self.values.push(0.0);
+        }
+        at
+    }
+
+    /// One step of a walk: the child of node `i` that `row` goes to (a leaf's is itself).
     #[inline(always)]
-    fn walk(&self, root: u32, row: &[f64], step: impl Fn(&FlatNode, f64) -> usize) -> f64 {
-        let mut i = root as usize;
-        loop {
-            let n = &self.nodes[i];
-            if n.feature == LEAF {
-                return n.threshold;
+    fn step(&self, i: usize, row: &[f64]) -> usize {
+        let n = &self.nodes[i];
+        let v = row[n.feature as usize];
+        // `|` and `&`, not `||` and `&&`: short-circuits compile to branches, which
+        // mispredict on half the nodes.
+        let go_left = (v <= n.threshold) | (v.is_nan() & (n.left & DEFAULT_LEFT != 0));
+        (n.left & !DEFAULT_LEFT) as usize + usize::from(!go_left)
+    }
+
+    /// Advances every walk in `at` (lane `k` on `row(k)`) until all stand on leaves: at
+    /// most `depth` steps, fewer when the lanes' paths are all short.
+    #[inline(always)]
+    fn walk_lanes<'a>(&self, at: &mut [usize], depth: u32, row: impl Fn(usize) -> &'a [f64]) {
+        for _ in 0..depth {
+            let mut moved = false;
+            for (k, a) in at.iter_mut().enumerate() {
+                let next = self.step(*a, row(k));
+                moved |= next != *a;
+                *a = next;
             }
-            i = step(n, row[n.feature as usize]);
+            if !moved {
+                break;
+            }
         }
-    }
-
-    /// One row: a branch rather than arithmetic on the comparison, so the CPU runs ahead on
-    /// its guess instead of waiting for each comparison.
-    #[inline]
-    fn tree_output(&self, root: u32, row: &[f64]) -> f64 {
-        self.walk(root, row, |n, v| {
-            let left = (n.left & !DEFAULT_LEFT) as usize;
-            if v <= n.threshold || (v.is_nan() && n.left & DEFAULT_LEFT != 0) {
-                left
-            } else {
-                left + 1
-            }
-        })
-    }
-
-    /// Batches: no data-dependent branch, so the CPU overlaps independent rows of a block
-    /// instead of paying for mispredictions (the branchy walk is faster for one row, this
-    /// one for batches; both measured with `cargo bench --bench gbdt`).
-    #[inline]
-    fn tree_output_branchless(&self, root: u32, row: &[f64]) -> f64 {
-        self.walk(root, row, |n, v| {
-            let go_left = v <= n.threshold || (v.is_nan() && n.left & DEFAULT_LEFT != 0);
-            (n.left & !DEFAULT_LEFT) as usize + usize::from(!go_left)
-        })
     }
 
     /// `init` plus the tree outputs for one row, added in tree order exactly as
@@ -117,22 +135,115 @@ impl CompiledTrees {
     /// The caller checks the row's length.
     #[inline]
     pub fn row_sum(&self, init: f64, row: &[f64]) -> f64 {
-        self.roots
-            .iter()
-            .fold(init, |acc, &r| acc + self.tree_output(r, row))
+        let mut acc = init;
+        // One row, `LANES` trees walked side by side; their outputs are still added in
+        // tree order.
+        for (roots, &depth) in self.roots.chunks(LANES).zip(&self.group_depths) {
+            let mut at = [0usize; LANES];
+            for (a, &r) in at.iter_mut().zip(roots) {
+                *a = r as usize;
+            }
+            let at = &mut at[..roots.len()];
+            self.walk_lanes(at, depth, |_| row);
+            for &a in at.iter() {
+                acc += self.values[a];
+            }
+        }
+        acc
     }
 
     /// Adds the sum of tree outputs of each row of `rows` (row-major, `n_features` per row)
-    /// to `out`.
+    /// to `out`. Large batches are shared among threads by blocks of rows; each row's sum
+    /// is the same whichever thread computes it.
     pub fn add_batch(&self, rows: &[f64], n_features: usize, out: &mut [f64]) {
-        for (block_rows, block_out) in rows.chunks(BLOCK * n_features).zip(out.chunks_mut(BLOCK)) {
-            for &root in &self.roots {
-                for (row, o) in block_rows
-                    .chunks_exact(n_features)
-                    .zip(block_out.iter_mut())
-                {
-                    *o += self.tree_output_branchless(root, row);
+        let block = |(block_rows, block_out): (&[f64], &mut [f64])| {
+            self.add_block(block_rows, n_features, block_out)
+        };
+        if out.len() >= PARALLEL_MIN_ROWS {
+            rows.par_chunks(BLOCK * n_features)
+                .zip(out.par_chunks_mut(BLOCK))
+                .for_each(block);
+        } else {
+            rows.chunks(BLOCK * n_features)
+                .zip(out.chunks_mut(BLOCK))
+                .for_each(block);
+        }
+    }
+
+    /// Up to `BLOCK` rows: trees in the outer loop so each stays in cache for the block,
+    /// rows walked `LANES` at a time in lockstep.
+    fn add_block(&self, rows: &[f64], n_features: usize, out: &mut [f64]) {
+        for (&root, &depth) in self.roots.iter().zip(&self.depths) {
+            for (lane_rows, lane_out) in rows.chunks(LANES * n_features).zip(out.chunks_mut(LANES))
+            {
+                let mut at = [root as usize; LANES];
+                let at = &mut at[..lane_out.len()];
+                self.walk_lanes(at, depth, |k| {
+                    &lane_rows[k * n_features..(k + 1) * n_features]
+                });
+                for (o, &a) in lane_out.iter_mut().zip(at.iter()) {
+                    *o += self.values[a];
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trees::binning::BinnedData;
+    use crate::trees::grower::{grow, GrowRules};
+    use crate::trees::split::SplitRules;
+    use ndarray::Array2;
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+
+    #[test]
+    fn lockstep_walks_agree_with_the_trees() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let (n, nf) = (1000, 3);
+        let x = Array2::from_shape_fn((n, nf), |_| {
+            if rng.gen::<f64>() < 0.1 {
+                f64::NAN
+            } else {
+                rng.gen::<f64>()
+            }
+        });
+        let data = BinnedData::fit(x.view(), 255, 0).unwrap();
+        // Trees of varied depth, including a lone leaf, so lanes finish at different steps.
+        let mut trees = Vec::new();
+        for (k, leaves) in [2, 31, 7, 200, 3, 64, 5, 2, 17, 9].into_iter().enumerate() {
+            let grad: Vec<f64> = (0..n)
+                .map(|i| ((i * (k + 3)) % 11) as f64 - 5.0 + x[[i, k % nf]].min(0.5))
+                .collect();
+            let mut rows: Vec<u32> = (0..n as u32).collect();
+            let rules = GrowRules {
+                max_leaves: leaves,
+                max_depth: 0,
+                split: SplitRules {
+                    lambda_l2: 0.0,
+                    min_child_weight: 0.0,
+                    min_samples_leaf: 1,
+                    min_split_gain: 0.0,
+                },
+                features_per_split: 0,
+                seed: 0,
+            };
+            trees.push(grow(&data, &mut rows, &grad, &vec![1.0; n], &[0, 1, 2], &rules).0);
+        }
+        trees.push(Tree {
+            nodes: vec![trees[0].nodes[1].clone()],
+        });
+        let compiled = CompiledTrees::new(&trees);
+        let flat: Vec<f64> = x.iter().copied().collect();
+        for rows in [1, 7, 64, 65, n] {
+            let mut out = vec![0.5; rows];
+            compiled.add_batch(&flat[..rows * nf], nf, &mut out);
+            for (r, o) in out.iter().enumerate() {
+                let row = x.row(r).to_vec();
+                let walked = trees.iter().fold(0.5, |acc, t| acc + t.predict_row(&row));
+                assert_eq!(*o, walked, "row {r} of {rows}");
+                assert_eq!(*o, compiled.row_sum(0.5, &row), "row {r} of {rows}");
             }
         }
     }

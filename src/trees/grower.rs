@@ -1,7 +1,12 @@
 //! Grows one tree leaf-wise (best-first, as LightGBM does): always split the open leaf with
 //! the largest gain until `max_leaves`. Rows of each leaf stay a contiguous range of one
 //! index buffer, so a split is a stable partition of that range, and each split builds the
-//! histogram of the smaller child only (the larger is parent minus smaller).
+//! histogram of the smaller child only (the larger is parent minus smaller). Nodes under
+//! [`HIST_MIN_ROWS`] rows have no histograms: their splits come from their rows, so deep
+//! trees (random forests) cost in proportion to rows, not to nodes times bins.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 
 use rand::rngs::StdRng;
 use rand::seq::index::sample;
@@ -45,9 +50,74 @@ struct OpenLeaf {
     start: usize,
     end: usize,
     depth: usize,
-    hist: Histogram,
+    /// Kept only while the leaf may still split and is big enough to want one.
+    hist: Option<Histogram>,
     split: Option<Split>,
 }
+
+/// The open leaves: those that may split in a max-heap by gain (ties to the lowest node id,
+/// so growth is deterministic), the others aside. A linear scan for the best leaf made deep
+/// trees quadratic in their number of leaves.
+#[derive(Default)]
+struct Open {
+    heap: BinaryHeap<ByGain>,
+    done: Vec<OpenLeaf>,
+}
+
+struct ByGain(OpenLeaf);
+
+impl ByGain {
+    fn key(&self) -> (f64, usize) {
+        (
+            self.0.split.map_or(f64::NEG_INFINITY, |s| s.gain),
+            self.0.node,
+        )
+    }
+}
+
+impl Ord for ByGain {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let ((ga, na), (gb, nb)) = (self.key(), other.key());
+        ga.total_cmp(&gb).then(nb.cmp(&na))
+    }
+}
+
+impl PartialOrd for ByGain {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for ByGain {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for ByGain {}
+
+impl Open {
+    fn len(&self) -> usize {
+        self.heap.len() + self.done.len()
+    }
+
+    fn push(&mut self, leaf: OpenLeaf) {
+        if leaf.split.is_some() {
+            self.heap.push(ByGain(leaf));
+        } else {
+            self.done.push(leaf);
+        }
+    }
+
+    fn pop_best(&mut self) -> Option<OpenLeaf> {
+        self.heap.pop().map(|c| c.0)
+    }
+}
+
+/// Nodes with fewer rows than this find their split from their rows
+/// ([`SplitRules::best_split_rows`]) and hold no histograms: summing a few rows costs less
+/// than zeroing, subtracting and scanning every bin of every feature.
+pub const HIST_MIN_ROWS: usize = 256;
 
 /// Grows a tree on `rows` (reordered in place: each leaf's rows end up contiguous) using
 /// `features` only. Leaf values are Newton steps, not yet scaled by a learning rate.
@@ -61,14 +131,14 @@ pub fn grow(
 ) -> (Tree, Vec<LeafRows>) {
     let n_bins = |f: usize| data.mappers()[f].n_bins();
     let mut root_stats = NodeStats::default();
+    let mut unit_hess = true;
     for &r in rows.iter() {
         root_stats.grad += grad[r as usize];
         root_stats.hess += hess[r as usize];
+        unit_hess &= hess[r as usize] == 1.0;
     }
     root_stats.count = rows.len() as u32;
     let mut nodes = vec![leaf_node(&rules.split, &root_stats)];
-    let mut root_hist = Histogram::new(data.n_features());
-    root_hist.build(data, rows, grad, hess, features);
     let can_split = |depth: usize, stats: &NodeStats| {
         (rules.max_depth == 0 || depth < rules.max_depth)
             && stats.count >= 2 * rules.split.min_samples_leaf.max(1)
@@ -93,34 +163,45 @@ pub fn grow(
             features.to_vec()
         }
     };
-    let root_split = if can_split(0, &root_stats) {
-        rules
-            .split
-            .best_split(&root_hist, &root_stats, &node_features(), n_bins)
-    } else {
-        None
+    // A node's split search, from its histograms when it has them, else from its rows.
+    let search =
+        |hist: &Option<Histogram>, rows: &[u32], stats: &NodeStats, drawn: &[usize]| match hist {
+            Some(h) => rules.split.best_split(h, stats, drawn, n_bins),
+            None => rules
+                .split
+                .best_split_rows(data, rows, grad, hess, stats, drawn),
+        };
+    // Leaves that will never split give their histograms back at once.
+    let settle = |hist: &mut Option<Histogram>, split: &Option<Split>| {
+        if split.is_none() {
+            if let Some(h) = hist.take() {
+                h.recycle();
+            }
+        }
     };
-    let mut open = vec![OpenLeaf {
+    let mut root_hist = (rows.len() >= HIST_MIN_ROWS).then(|| {
+        let mut h = Histogram::pooled(data.n_features());
+        h.build_known(data, rows, grad, hess, features, unit_hess);
+        h
+    });
+    let root_split = can_split(0, &root_stats)
+        .then(|| search(&root_hist, rows, &root_stats, &node_features()))
+        .flatten();
+    settle(&mut root_hist, &root_split);
+    let mut open = Open::default();
+    open.push(OpenLeaf {
         node: 0,
         start: 0,
         end: rows.len(),
         depth: 0,
         hist: root_hist,
         split: root_split,
-    }];
+    });
     let mut scratch = Vec::new();
     while open.len() < rules.max_leaves {
-        // The open leaf with the largest gain; ties go to the earliest node (deterministic).
-        let Some(best) = open
-            .iter()
-            .enumerate()
-            .filter_map(|(i, l)| l.split.map(|s| (i, s.gain, l.node)))
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.2.cmp(&a.2)))
-            .map(|(i, _, _)| i)
-        else {
+        let Some(leaf) = open.pop_best() else {
             break;
         };
-        let leaf = open.swap_remove(best);
         let split = leaf.split.expect("chosen leaves have a split");
         let codes = data.feature(split.feature);
         let mid = leaf.start
@@ -143,62 +224,90 @@ pub fn grow(
         parent.right = right_id as u32;
         parent.gain = split.gain;
 
-        // Build the smaller child's histograms; the larger one's are the parent's minus them.
+        // The larger child's histograms are the parent's minus the smaller child's: built
+        // for a big smaller child, taken out row by row for a small one (no histogram of
+        // its own). Children too small for histograms go without.
         let left_smaller = split.left.count <= split.right.count;
-        let (small_range, small_stats) = if left_smaller {
-            (leaf.start..mid, split.left)
+        let (small_range, small_stats, large_range, large_stats) = if left_smaller {
+            (leaf.start..mid, split.left, mid..leaf.end, split.right)
         } else {
-            (mid..leaf.end, split.right)
+            (mid..leaf.end, split.right, leaf.start..mid, split.left)
         };
-        let mut small = Histogram::new(data.n_features());
-        small.build(data, &rows[small_range], grad, hess, features);
-        let mut large = leaf.hist;
-        large.subtract_in_place(&small, features);
-        let large_stats = if left_smaller {
-            split.right
-        } else {
-            split.left
+        let (mut small_hist, mut large_hist) = match leaf.hist {
+            Some(mut parent) if large_range.len() >= HIST_MIN_ROWS => {
+                let small_rows = &rows[small_range.clone()];
+                if small_range.len() >= HIST_MIN_ROWS {
+                    let mut small = Histogram::pooled(data.n_features());
+                    small.build_known(data, small_rows, grad, hess, features, unit_hess);
+                    parent.subtract_in_place(&small, features);
+                    (Some(small), Some(parent))
+                } else {
+                    parent.remove_rows(data, small_rows, grad, hess, features);
+                    (None, Some(parent))
+                }
+            }
+            Some(parent) => {
+                parent.recycle();
+                (None, None)
+            }
+            None => (None, None),
         };
         let depth = leaf.depth + 1;
-        let mut find = |hist: &Histogram, stats: &NodeStats| {
-            if can_split(depth, stats) {
-                rules
-                    .split
-                    .best_split(hist, stats, &node_features(), n_bins)
-            } else {
-                None
-            }
+        // Features are drawn in a fixed order (smaller child first) before the searches,
+        // which then run side by side when they scan histograms.
+        let small_draw = can_split(depth, &small_stats).then(&mut node_features);
+        let large_draw = can_split(depth, &large_stats).then(&mut node_features);
+        let (small_rows, large_rows) = (&rows[small_range.clone()], &rows[large_range.clone()]);
+        let small_search = || {
+            small_draw
+                .as_ref()
+                .and_then(|d| search(&small_hist, small_rows, &small_stats, d))
         };
-        let small_split = find(&small, &small_stats);
-        let large_split = find(&large, &large_stats);
-        let (left_hist, left_split, right_hist, right_split) = if left_smaller {
-            (small, small_split, large, large_split)
+        let large_search = || {
+            large_draw
+                .as_ref()
+                .and_then(|d| search(&large_hist, large_rows, &large_stats, d))
+        };
+        let (small_split, large_split) = if large_hist.is_some() {
+            rayon::join(small_search, large_search)
         } else {
-            (large, large_split, small, small_split)
+            (small_search(), large_search())
         };
-        open.push(OpenLeaf {
-            node: left_id,
-            start: leaf.start,
-            end: mid,
+        settle(&mut small_hist, &small_split);
+        settle(&mut large_hist, &large_split);
+        let small_leaf = OpenLeaf {
+            node: if left_smaller { left_id } else { right_id },
+            start: small_range.start,
+            end: small_range.end,
             depth,
-            hist: left_hist,
-            split: left_split,
-        });
-        open.push(OpenLeaf {
-            node: right_id,
-            start: mid,
-            end: leaf.end,
+            hist: small_hist,
+            split: small_split,
+        };
+        let large_leaf = OpenLeaf {
+            node: if left_smaller { right_id } else { left_id },
+            start: large_range.start,
+            end: large_range.end,
             depth,
-            hist: right_hist,
-            split: right_split,
-        });
+            hist: large_hist,
+            split: large_split,
+        };
+        open.push(small_leaf);
+        open.push(large_leaf);
     }
     let mut leaves: Vec<LeafRows> = open
-        .iter()
-        .map(|l| LeafRows {
-            node: l.node,
-            start: l.start,
-            end: l.end,
+        .heap
+        .into_iter()
+        .map(|c| c.0)
+        .chain(open.done)
+        .map(|l| {
+            if let Some(h) = l.hist {
+                h.recycle();
+            }
+            LeafRows {
+                node: l.node,
+                start: l.start,
+                end: l.end,
+            }
         })
         .collect();
     leaves.sort_by_key(|l| l.start);
@@ -220,6 +329,8 @@ fn leaf_node(rules: &SplitRules, stats: &NodeStats) -> Node {
 }
 
 /// Stable partition of `rows` by the split; returns the number of rows going left.
+/// Branch-free: which side a row goes is a coin toss to the CPU, and a mispredicted branch
+/// per row cost more than writing every row to both sides.
 fn partition(
     rows: &mut [u32],
     codes: &[u8],
@@ -228,23 +339,19 @@ fn partition(
     scratch: &mut Vec<u32>,
 ) -> usize {
     scratch.clear();
-    let mut n_left = 0;
+    scratch.resize(rows.len(), 0);
+    let (mut n_left, mut n_right) = (0, 0);
     for i in 0..rows.len() {
         let r = rows[i];
         let code = codes[r as usize];
-        let left = if code == MISSING_BIN {
-            default_left
-        } else {
-            code <= bin
-        };
-        if left {
-            rows[n_left] = r;
-            n_left += 1;
-        } else {
-            scratch.push(r);
-        }
+        // Codes 1..=bin go left; the missing code 0 wraps to 255 and never passes.
+        let left = (code.wrapping_sub(1) < bin) | ((code == MISSING_BIN) & default_left);
+        rows[n_left] = r;
+        scratch[n_right] = r;
+        n_left += usize::from(left);
+        n_right += usize::from(!left);
     }
-    rows[n_left..].copy_from_slice(scratch);
+    rows[n_left..].copy_from_slice(&scratch[..n_right]);
     n_left
 }
 
@@ -406,5 +513,77 @@ mod sampling_tests {
             .iter()
             .filter(|nd| !nd.is_leaf())
             .all(|nd| nd.feature == 2));
+    }
+}
+
+#[cfg(test)]
+mod deep_tests {
+    use super::*;
+    use ndarray::Array2;
+    use rand::{Rng, SeedableRng};
+
+    /// Rows around the histogram threshold exercise every path: built histograms,
+    /// subtraction, rows taken out of a parent, and row-based searches.
+    fn deep(n: usize, seed: u64, threads: usize) -> (Tree, Vec<LeafRows>, Vec<u32>, Vec<f64>) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let x = Array2::from_shape_fn((n, 4), |(_, f)| {
+            if f == 3 && rng.gen::<f64>() < 0.1 {
+                f64::NAN
+            } else {
+                rng.gen::<f64>()
+            }
+        });
+        let data = BinnedData::fit(x.view(), 255, 0).unwrap();
+        let grad: Vec<f64> = (0..n)
+            .map(|i| -(x[[i, 0]] * 10.0).sin() - x[[i, 1]] + rng.gen::<f64>())
+            .collect();
+        let hess: Vec<f64> = (0..n).map(|i| 0.5 + x[[i, 2]]).collect();
+        let rules = GrowRules {
+            max_leaves: n,
+            max_depth: 0,
+            split: SplitRules {
+                lambda_l2: 0.1,
+                min_child_weight: 0.0,
+                min_samples_leaf: 1,
+                min_split_gain: 0.0,
+            },
+            features_per_split: 2,
+            seed,
+        };
+        let mut rows: Vec<u32> = (0..n as u32).collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let (tree, leaves) =
+            pool.install(|| grow(&data, &mut rows, &grad, &hess, &[0, 1, 2, 3], &rules));
+        for l in &leaves {
+            let mut s = NodeStats::default();
+            for &r in &rows[l.start..l.end] {
+                assert_eq!(
+                    tree.predict_binned(&data, r as usize),
+                    tree.nodes[l.node].value
+                );
+                s.add_row(grad[r as usize], hess[r as usize]);
+            }
+            let want = rules.split.leaf_value(&s);
+            assert!((tree.nodes[l.node].value - want).abs() < 1e-9 * (1.0 + want.abs()));
+        }
+        (tree, leaves, rows, grad)
+    }
+
+    #[test]
+    fn deep_trees_are_consistent_and_thread_count_independent() {
+        for (n, seed) in [(3000, 1), (700, 2), (257, 3)] {
+            let (tree, leaves, rows, _) = deep(n, seed, 1);
+            assert!(
+                tree.n_leaves() > n / 4,
+                "{} leaves for {n} rows",
+                tree.n_leaves()
+            );
+            assert_eq!(leaves.iter().map(|l| l.end - l.start).sum::<usize>(), n);
+            let (tree2, leaves2, rows2, _) = deep(n, seed, 2);
+            assert_eq!((tree, leaves, rows), (tree2, leaves2, rows2));
+        }
     }
 }

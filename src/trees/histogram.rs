@@ -6,11 +6,24 @@ use rayon::prelude::*;
 
 use super::binning::BinnedData;
 
-/// Rows x features below which a histogram is built on the calling thread.
-const PARALLEL_MIN_WORK: usize = 64 * 1024;
+/// Rows x features below which a histogram is built on the calling thread: below this the
+/// hand-off to another thread costs more than half the work.
+const PARALLEL_MIN_WORK: usize = 32 * 1024;
+
+/// Features summed in one pass over a node's rows.
+const FEATURES_PER_PASS: usize = 4;
 
 /// Bins per feature in a histogram: 255 value bins plus the missing bin 0.
 pub const BINS: usize = 256;
+
+/// Histogram buffers kept per thread after their tree is done: boosting grows hundreds of
+/// trees of the same shape, and a fresh 180 KB buffer per node costs page faults and zeroing.
+const POOL_MAX: usize = 64;
+
+thread_local! {
+    static POOL: std::cell::RefCell<Vec<Vec<BinStats>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static ORDERED: std::cell::RefCell<Vec<[f64; 2]>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// Sums of one bin. Accumulated in f64 so millions of small gradients do not lose precision.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -29,6 +42,13 @@ impl BinStats {
         self.grad += other.grad;
         self.hess += other.hess;
         self.count += other.count;
+    }
+
+    #[inline]
+    pub(crate) fn add_row(&mut self, g: f64, h: f64) {
+        self.grad += g;
+        self.hess += h;
+        self.count += 1;
     }
 
     #[inline]
@@ -55,14 +75,33 @@ impl Histogram {
         }
     }
 
+    /// Histograms for `n_features` features with unspecified contents (every feature that
+    /// is read must first be [`build`](Self::build)-t), reusing a buffer this thread freed
+    /// with [`recycle`](Self::recycle).
+    pub fn pooled(n_features: usize) -> Histogram {
+        let mut bins = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+        bins.resize(n_features * BINS, BinStats::default());
+        Histogram { bins }
+    }
+
+    /// Gives the buffer back to this thread's pool for [`pooled`](Self::pooled).
+    pub fn recycle(self) {
+        POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < POOL_MAX {
+                p.push(self.bins);
+            }
+        });
+    }
+
     /// The bins of feature `f`.
     pub fn feature(&self, f: usize) -> &[BinStats] {
         &self.bins[f * BINS..(f + 1) * BINS]
     }
 
-    /// Sums `grad`/`hess` of `rows` into the bins of `features` (other features are left
-    /// as they are). `grad`/`hess` are indexed by row. Features are summed in parallel, each
-    /// in row order, so the result does not depend on the number of threads.
+    /// Sets the bins of `features` to the sums of `grad`/`hess` over `rows` (other features
+    /// are left as they are). `grad`/`hess` are indexed by row. Each bin is summed in row
+    /// order, so the result does not depend on the number of threads.
     pub fn build(
         &mut self,
         data: &BinnedData,
@@ -71,36 +110,85 @@ impl Histogram {
         hess: &[f64],
         features: &[usize],
     ) {
-        // Gathering the node's gradients once keeps the per-feature loop on contiguous memory.
-        let ordered: Vec<(f64, f64)> = rows
-            .iter()
-            .map(|&r| (grad[r as usize], hess[r as usize]))
+        let unit_hess = rows.iter().all(|&r| hess[r as usize] == 1.0);
+        self.build_known(data, rows, grad, hess, features, unit_hess);
+    }
+
+    /// [`build`](Self::build) when the caller already knows whether every hessian of `rows`
+    /// is exactly 1 (a tree grower checks once per tree rather than once per node).
+    pub(crate) fn build_known(
+        &mut self,
+        data: &BinnedData,
+        rows: &[u32],
+        grad: &[f64],
+        hess: &[f64],
+        features: &[usize],
+        unit_hess: bool,
+    ) {
+        let mut wanted = vec![false; data.n_features()];
+        for &f in features {
+            wanted[f] = true;
+        }
+        let mut slots: Vec<(usize, &mut [BinStats; BINS])> = self
+            .bins
+            .chunks_exact_mut(BINS)
+            .enumerate()
+            .filter(|(f, _)| wanted[*f])
+            .map(|(f, b)| (f, b.try_into().expect("BINS-sized chunk")))
             .collect();
-        let mut chunks: Vec<(usize, &mut [BinStats])> =
-            self.bins.chunks_mut(BINS).enumerate().collect();
-        let wanted: Vec<bool> = {
-            let mut w = vec![false; data.n_features()];
-            for &f in features {
-                w[f] = true;
-            }
-            w
-        };
-        chunks.retain(|(f, _)| wanted[*f]);
-        let fill = |(f, bins): &mut (usize, &mut [BinStats])| {
-            bins.fill(BinStats::default());
-            let codes = data.feature(*f);
-            for (&r, &(g, h)) in rows.iter().zip(&ordered) {
-                let b = &mut bins[codes[r as usize] as usize];
-                b.grad += g;
-                b.hess += h;
-                b.count += 1;
-            }
-        };
-        // Threads pay off only once a node has enough work to amortise the hand-off.
-        if rows.len() * chunks.len() >= PARALLEL_MIN_WORK {
-            chunks.par_iter_mut().for_each(fill);
+        // Taken out of the thread-local rather than borrowed: while this thread waits on the
+        // parallel part below, rayon may run another tree's build on it.
+        let mut ordered = ORDERED.with(|o| std::mem::take(&mut *o.borrow_mut()));
+        // The node's gradients gathered once, so each feature's pass reads them in order.
+        ordered.clear();
+        // Unit hessians (squared error, unweighted) are not even read, and a bin's hessian
+        // sum is then its row count, exactly (integers in f64).
+        if unit_hess {
+            ordered.extend(rows.iter().map(|&r| [grad[r as usize], 1.0]));
         } else {
-            chunks.iter_mut().for_each(fill);
+            ordered.extend(rows.iter().map(|&r| [grad[r as usize], hess[r as usize]]));
+        }
+        // A few features per pass over the rows: their bins (4 KB each) stay in L1 together,
+        // and each row's index and gradients are loaded once for all of them; all features'
+        // bins at once (180 KB) would not fit.
+        let fill = |group: &mut [(usize, &mut [BinStats; BINS])]| match group {
+            [a] => fill_group([a], data, rows, &ordered, unit_hess),
+            [a, b] => fill_group([a, b], data, rows, &ordered, unit_hess),
+            [a, b, c] => fill_group([a, b, c], data, rows, &ordered, unit_hess),
+            [a, b, c, d] => fill_group([a, b, c, d], data, rows, &ordered, unit_hess),
+            _ => unreachable!("groups hold 1..={FEATURES_PER_PASS} features"),
+        };
+        if rows.len() * slots.len() >= PARALLEL_MIN_WORK {
+            slots.par_chunks_mut(FEATURES_PER_PASS).for_each(fill);
+        } else {
+            slots.chunks_mut(FEATURES_PER_PASS).for_each(fill);
+        }
+        ORDERED.with(|o| *o.borrow_mut() = ordered);
+    }
+
+    /// Takes `rows` back out of the bins of `features`: turns a parent's histograms into
+    /// those of the child left when `rows` (the other child) are gone, at a cost in rows
+    /// rather than bins.
+    pub fn remove_rows(
+        &mut self,
+        data: &BinnedData,
+        rows: &[u32],
+        grad: &[f64],
+        hess: &[f64],
+        features: &[usize],
+    ) {
+        let n_features = data.n_features();
+        let codes = data.row_major();
+        for &r in rows {
+            let r = r as usize;
+            let (g, h) = (grad[r], hess[r]);
+            let row = &codes[r * n_features..(r + 1) * n_features];
+            for &f in features {
+                let b = &mut self.bins[f * BINS + row[f] as usize];
+                b.grad -= g;
+                b.hess -= h;
+                b.count -= 1;
+            }
         }
     }
 
@@ -125,6 +213,51 @@ impl Histogram {
             {
                 *out = p.sub(c);
             }
+        }
+    }
+}
+
+/// Sums `ordered` (the gradients of `rows`, in order) into the bins of `K` features.
+fn fill_group<const K: usize>(
+    slots: [&mut (usize, &mut [BinStats; BINS]); K],
+    data: &BinnedData,
+    rows: &[u32],
+    ordered: &[[f64; 2]],
+    unit_hess: bool,
+) {
+    let codes: [&[u8]; K] = std::array::from_fn(|k| data.feature(slots[k].0));
+    let mut sums = [[[0.0f64; 2]; BINS]; K];
+    let mut counts = [[0u32; BINS]; K];
+    if unit_hess {
+        for (&r, &[g, h]) in rows.iter().zip(ordered) {
+            for k in 0..K {
+                let s = &mut sums[k][codes[k][r as usize] as usize];
+                s[0] += g;
+                s[1] += h;
+            }
+        }
+        for k in 0..K {
+            for (c, s) in counts[k].iter_mut().zip(&sums[k]) {
+                *c = s[1] as u32;
+            }
+        }
+    } else {
+        for (&r, &[g, h]) in rows.iter().zip(ordered) {
+            for k in 0..K {
+                let b = codes[k][r as usize] as usize;
+                sums[k][b][0] += g;
+                sums[k][b][1] += h;
+                counts[k][b] += 1;
+            }
+        }
+    }
+    for (k, (_, bins)) in slots.into_iter().enumerate() {
+        for ((out, [g, h]), &count) in bins.iter_mut().zip(sums[k]).zip(&counts[k]) {
+            *out = BinStats {
+                grad: g,
+                hess: h,
+                count,
+            };
         }
     }
 }

@@ -193,6 +193,19 @@ impl Gbdt {
         valid: Option<(ArrayView2<f64>, &[f64])>,
         params: &GbdtParams,
     ) -> Result<Gbdt> {
+        Gbdt::fit_with_progress(x, y, weights, valid, params, &|_, _| {})
+    }
+
+    /// [`Gbdt::fit`], calling `progress(rounds_done, rounds)` after every round (for progress
+    /// bars; early stopping may end before `rounds`).
+    pub fn fit_with_progress(
+        x: ArrayView2<f64>,
+        y: &[f64],
+        weights: Option<&[f64]>,
+        valid: Option<(ArrayView2<f64>, &[f64])>,
+        params: &GbdtParams,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Gbdt> {
         params.validate()?;
         check_matrix(&x, y.len(), "training data")?;
         params.objective.check_targets(y)?;
@@ -365,6 +378,7 @@ impl Gbdt {
                 None
             };
             model.trees.push(tree);
+            progress(round + 1, params.rounds);
             if let Some(l) = stopping_loss {
                 model.valid_loss.push(l);
                 if best.is_none_or(|(_, b)| l < b) {

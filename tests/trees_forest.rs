@@ -82,6 +82,7 @@ fn leaves_are_means_and_one_unsampled_tree_fits_exactly() {
         trees: 1,
         bootstrap: Bootstrap::None,
         max_leaves: 2,
+        min_samples_leaf: 1,
         ..Default::default()
     };
     let model = Forest::fit(x.view(), &y, None, &params).unwrap();
@@ -188,8 +189,8 @@ fn thread_count_does_not_change_the_model() {
 
 #[test]
 fn single_row_and_batch_predictions_are_bit_equal() {
-    let (mut x, y) = friedman(1000, 7, 1.0);
-    for i in (0..1000).step_by(7) {
+    let (mut x, y) = friedman(2500, 7, 1.0);
+    for i in (0..2500).step_by(7) {
         x[[i, i % 10]] = f64::NAN;
     }
     let model = Forest::fit(
@@ -202,7 +203,8 @@ fn single_row_and_batch_predictions_are_bit_equal() {
         },
     )
     .unwrap();
-    // 1000 rows: full 64-row blocks and a partial last one.
+    // 2500 rows: batches are scored in parallel chunks, with full 64-row blocks and a
+    // partial last one.
     let batch = predict(&model, x.view());
     for (i, row) in x.rows().into_iter().enumerate() {
         let single = model.predict_row(row.as_slice().unwrap()).unwrap();
@@ -420,4 +422,33 @@ fn bad_input_is_rejected_with_the_reason() {
     assert!(model.predict(narrow.view(), &mut out).is_err());
     let mut short = vec![0.0; 49];
     assert!(model.predict(x.view(), &mut short).is_err());
+}
+
+#[test]
+fn min_samples_leaf_bounds_every_leaf_and_one_grows_deeper_trees() {
+    let (x, y) = friedman(1000, 12, 1.0);
+    let fit = |min_samples_leaf| {
+        let params = ForestParams {
+            trees: 10,
+            min_samples_leaf,
+            ..Default::default()
+        };
+        Forest::fit(x.view(), &y, None, &params).unwrap()
+    };
+    let leaves = |m: &Forest| m.trees().iter().map(|t| t.n_leaves()).sum::<usize>();
+    let (coarse, full) = (fit(5), fit(1));
+    // A leaf's cover is its bootstrap count, at least one per distinct row.
+    for tree in coarse.trees() {
+        assert!(tree
+            .nodes
+            .iter()
+            .filter(|n| n.is_leaf())
+            .all(|n| n.cover >= 5.0));
+    }
+    assert!(
+        leaves(&full) > 2 * leaves(&coarse),
+        "{} vs {}",
+        leaves(&full),
+        leaves(&coarse)
+    );
 }

@@ -18,6 +18,9 @@ use super::split::SplitRules;
 use super::tree::Tree;
 use crate::error::{Error, Result};
 
+/// Rows per parallel task in batch prediction.
+const PREDICT_CHUNK: usize = 1024;
+
 /// What a forest predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -97,9 +100,12 @@ pub enum Bootstrap {
     None,
 }
 
-/// Forest settings. Defaults follow scikit-learn's forests: 100 fully grown trees (no leaf
-/// or depth limit, one row per leaf allowed), bootstrap samples of n draws, every feature
-/// tried per split for regression and the square root of them for binary classification.
+/// Forest settings. Defaults follow scikit-learn's forests (100 trees with no leaf or depth
+/// limit, bootstrap samples of n draws, every feature tried per split for regression and the
+/// square root of them for binary classification) except for `min_samples_leaf`: 5, as R's
+/// randomForest uses for regression, instead of 1. On Friedman #1 (50,000 x 30) that gave
+/// the same held-out error as scikit-learn's fully grown trees with a sixth of the leaves,
+/// so models are six times smaller and faster to fit and to load.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ForestParams {
@@ -111,7 +117,8 @@ pub struct ForestParams {
     pub max_leaves: usize,
     /// Deepest level per tree; 0 means no limit.
     pub max_depth: usize,
-    /// Fewest distinct training rows per leaf, at least 1.
+    /// Fewest distinct training rows per leaf, at least 1 (1 grows trees until leaves are
+    /// pure, as scikit-learn does).
     pub min_samples_leaf: u32,
     /// Features tried per split; `None` picks the task's default (all of them for
     /// regression, the square root for binary).
@@ -133,7 +140,7 @@ impl Default for ForestParams {
             trees: 100,
             max_leaves: 0,
             max_depth: 0,
-            min_samples_leaf: 1,
+            min_samples_leaf: 5,
             features_per_split: None,
             bootstrap: Bootstrap::Sample,
             sample_fraction: 1.0,
@@ -512,11 +519,23 @@ impl Forest {
         }
         let x = x.as_standard_layout();
         let rows = x.as_slice().expect("standard layout is contiguous");
-        out.fill(0.0);
-        self.compiled.add_batch(rows, self.n_features(), out);
+        let n_features = self.n_features();
         let n_trees = self.trees.len() as f64;
-        for o in out.iter_mut() {
-            *o /= n_trees;
+        let score = |(rows, out): (&[f64], &mut [f64])| {
+            out.fill(0.0);
+            self.compiled.add_batch(rows, n_features, out);
+            for o in out.iter_mut() {
+                *o /= n_trees;
+            }
+        };
+        // Deep forest trees miss cache on most steps, so a batch is memory-latency bound and
+        // gains from more cores; each row's sum is the same whichever chunk it lands in.
+        if x.nrows() >= 2 * PREDICT_CHUNK {
+            rows.par_chunks(PREDICT_CHUNK * n_features)
+                .zip(out.par_chunks_mut(PREDICT_CHUNK))
+                .for_each(score);
+        } else {
+            score((rows, out));
         }
         Ok(())
     }

@@ -170,8 +170,9 @@ fn same_seed_same_model_other_seed_differs() {
 
 #[test]
 fn thread_count_does_not_change_the_model() {
-    // Enough rows that histogram building goes parallel inside each tree too.
-    let (x, y) = friedman(8000, 4, 1.0);
+    // About 7,600 distinct rows per sample x 10 features: above the rows x features at which
+    // histograms are built in parallel, so threads split work inside trees too.
+    let (x, y) = friedman(12_000, 4, 1.0);
     let params = ForestParams {
         trees: 8,
         min_samples_leaf: 5,

@@ -501,7 +501,9 @@ impl Forest {
         Ok(self.compiled.row_sum(0.0, row) / self.trees.len() as f64)
     }
 
-    /// Predictions for every row of `x`, written into `out`.
+    /// Predictions for every row of `x`, written into `out`. From `2 * 1024` rows on,
+    /// chunks of rows are scored in parallel on the current rayon pool; every answer is
+    /// bit-equal to [`predict_row`](Self::predict_row)'s.
     pub fn predict(&self, x: ArrayView2<f64>, out: &mut [f64]) -> Result<()> {
         if x.ncols() != self.n_features() {
             return Err(Error::InvalidArgument(format!(

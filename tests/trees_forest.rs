@@ -4,7 +4,9 @@
 
 use ndarray::{Array2, ArrayView2};
 use rand::{rngs::StdRng, Rng, SeedableRng};
-use tenantml::trees::forest::{Bootstrap, FeaturesPerSplit, Forest, ForestParams, ForestTask};
+use tenantml::trees::forest::{
+    roc_auc, Bootstrap, FeaturesPerSplit, Forest, ForestParams, ForestTask,
+};
 use tenantml::Error;
 
 mod common;
@@ -82,6 +84,7 @@ fn leaves_are_means_and_one_unsampled_tree_fits_exactly() {
         trees: 1,
         bootstrap: Bootstrap::None,
         max_leaves: 2,
+        min_samples_leaf: 1,
         ..Default::default()
     };
     let model = Forest::fit(x.view(), &y, None, &params).unwrap();
@@ -144,7 +147,7 @@ fn binary_probabilities_rank_well_and_oob_auc_agrees() {
     assert!((oob - auc).abs() < 0.03, "OOB AUC {oob} vs held-out {auc}");
     let oob_p = model.oob_predictions().unwrap();
     assert!((auc_by_pairs(&y, oob_p) - oob).abs() < 1e-12);
-    let tenantml_auc = tenantml::trees::forest::roc_auc(&ty, &p).unwrap();
+    let tenantml_auc = roc_auc(&ty, &p).unwrap();
     assert!((tenantml_auc - auc).abs() < 1e-12);
 }
 
@@ -167,8 +170,9 @@ fn same_seed_same_model_other_seed_differs() {
 
 #[test]
 fn thread_count_does_not_change_the_model() {
-    // Enough rows that histogram building goes parallel inside each tree too.
-    let (x, y) = friedman(8000, 4, 1.0);
+    // About 7,600 distinct rows per sample x 10 features: above the rows x features at which
+    // histograms are built in parallel, so threads split work inside trees too.
+    let (x, y) = friedman(12_000, 4, 1.0);
     let params = ForestParams {
         trees: 8,
         min_samples_leaf: 5,
@@ -188,8 +192,8 @@ fn thread_count_does_not_change_the_model() {
 
 #[test]
 fn single_row_and_batch_predictions_are_bit_equal() {
-    let (mut x, y) = friedman(1000, 7, 1.0);
-    for i in (0..1000).step_by(7) {
+    let (mut x, y) = friedman(2500, 7, 1.0);
+    for i in (0..2500).step_by(7) {
         x[[i, i % 10]] = f64::NAN;
     }
     let model = Forest::fit(
@@ -202,7 +206,8 @@ fn single_row_and_batch_predictions_are_bit_equal() {
         },
     )
     .unwrap();
-    // 1000 rows: full 64-row blocks and a partial last one.
+    // 2500 rows: batches are scored in parallel chunks, with full 64-row blocks and a
+    // partial last one.
     let batch = predict(&model, x.view());
     for (i, row) in x.rows().into_iter().enumerate() {
         let single = model.predict_row(row.as_slice().unwrap()).unwrap();
@@ -420,4 +425,107 @@ fn bad_input_is_rejected_with_the_reason() {
     assert!(model.predict(narrow.view(), &mut out).is_err());
     let mut short = vec![0.0; 49];
     assert!(model.predict(x.view(), &mut short).is_err());
+}
+
+#[test]
+fn min_samples_leaf_bounds_every_leaf_and_one_grows_deeper_trees() {
+    let (x, y) = friedman(1000, 12, 1.0);
+    let fit = |min_samples_leaf| {
+        let params = ForestParams {
+            trees: 10,
+            min_samples_leaf,
+            ..Default::default()
+        };
+        Forest::fit(x.view(), &y, None, &params).unwrap()
+    };
+    let leaves = |m: &Forest| m.trees().iter().map(|t| t.n_leaves()).sum::<usize>();
+    let (coarse, full) = (fit(5), fit(1));
+    // A leaf's cover is its bootstrap count, at least one per distinct row.
+    for tree in coarse.trees() {
+        assert!(tree
+            .nodes
+            .iter()
+            .filter(|n| n.is_leaf())
+            .all(|n| n.cover >= 5.0));
+    }
+    assert!(
+        leaves(&full) > 2 * leaves(&coarse),
+        "{} vs {}",
+        leaves(&full),
+        leaves(&coarse)
+    );
+}
+
+#[test]
+fn roc_auc_matches_pair_counting_with_ties() {
+    let mut rng = StdRng::seed_from_u64(3);
+    for _ in 0..50 {
+        let n = rng.gen_range(2..40);
+        let y: Vec<f64> = (0..n).map(|_| f64::from(rng.gen_bool(0.4))).collect();
+        // Few distinct scores, so ties are common.
+        let p: Vec<f64> = (0..n).map(|_| f64::from(rng.gen_range(0..5u8))).collect();
+        match roc_auc(&y, &p) {
+            Some(a) => assert!((a - auc_by_pairs(&y, &p)).abs() < 1e-12),
+            None => assert!(y.iter().all(|&v| v == y[0])),
+        }
+    }
+    assert_eq!(roc_auc(&[0.0, 1.0], &[0.2, 0.9]), Some(1.0));
+    assert_eq!(roc_auc(&[0.0, 1.0], &[0.5, 0.5]), Some(0.5));
+    assert_eq!(roc_auc(&[1.0, 1.0], &[0.5, 0.6]), None);
+}
+
+#[test]
+fn each_tree_sees_the_requested_sample() {
+    // A root's cover is the tree's total weight: the number of draws, unweighted.
+    let (x, y) = friedman(10_000, 13, 1.0);
+    let root_covers = |bootstrap, sample_fraction| -> Vec<f64> {
+        let params = ForestParams {
+            trees: 4,
+            max_depth: 1,
+            bootstrap,
+            sample_fraction,
+            ..Default::default()
+        };
+        let model = Forest::fit(x.view(), &y, None, &params).unwrap();
+        model.trees().iter().map(|t| t.nodes[0].cover).collect()
+    };
+    assert_eq!(root_covers(Bootstrap::Sample, 0.5), [5000.0; 4]);
+    assert_eq!(root_covers(Bootstrap::None, 0.3), [3000.0; 4]);
+    assert_eq!(root_covers(Bootstrap::None, 1.0), [10_000.0; 4]);
+    for c in root_covers(Bootstrap::Poisson, 1.0) {
+        assert!((9_500.0..10_500.0).contains(&c), "{c}");
+    }
+    let subsample = ForestParams {
+        trees: 3,
+        bootstrap: Bootstrap::None,
+        sample_fraction: 0.3,
+        ..Default::default()
+    };
+    let model = Forest::fit(x.view(), &y, None, &subsample).unwrap();
+    let seen_by_all = model
+        .oob_predictions()
+        .unwrap()
+        .iter()
+        .filter(|v| v.is_nan())
+        .count();
+    // Only rows in all three 30% subsamples lack an OOB prediction: 0.3^3 of 10,000 = 270
+    // expected (standard deviation 16).
+    assert!((200..350).contains(&seen_by_all), "{seen_by_all}");
+}
+
+#[test]
+fn features_per_split_rounds_like_scikit_learn_and_reads_json() {
+    assert_eq!(FeaturesPerSplit::Sqrt.count(30), 5);
+    assert_eq!(FeaturesPerSplit::Sqrt.count(1), 1);
+    assert_eq!(FeaturesPerSplit::Fraction(0.33).count(30), 9);
+    assert_eq!(FeaturesPerSplit::Fraction(0.01).count(30), 1);
+    assert_eq!(FeaturesPerSplit::Fraction(1.0).count(30), 30);
+    let json = |f: FeaturesPerSplit| serde_json::to_string(&f).unwrap();
+    assert_eq!(json(FeaturesPerSplit::Sqrt), "\"sqrt\"");
+    assert_eq!(json(FeaturesPerSplit::Fraction(0.5)), "0.5");
+    let err = serde_json::from_str::<ForestParams>(r#"{"features_per_split": "log"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("features_per_split"), "{err}");
+    assert!(serde_json::from_str::<ForestParams>(r#"{"tres": 3}"#).is_err());
 }

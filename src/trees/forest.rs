@@ -388,12 +388,30 @@ impl Forest {
         weights: Option<&[f64]>,
         params: &ForestParams,
     ) -> Result<Forest> {
+        Forest::fit_with_progress(x, y, weights, params, &|_, _| {})
+    }
+
+    /// [`Forest::fit`], calling `progress(trees_done, trees)` as trees finish (from the
+    /// worker threads, in completion order).
+    pub fn fit_with_progress(
+        x: ArrayView2<f64>,
+        y: &[f64],
+        weights: Option<&[f64]>,
+        params: &ForestParams,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Forest> {
         params.validate()?;
         check_inputs(&x, y, weights, params.task)?;
         let data = BinnedData::fit(x, params.max_bins, params.seed)?;
+        let done = std::sync::atomic::AtomicUsize::new(0);
         let grown: Vec<(Tree, Vec<(u32, f64)>)> = (0..params.trees)
             .into_par_iter()
-            .map(|t| fit_tree(&data, y, weights, params, t))
+            .map(|t| {
+                let tree = fit_tree(&data, y, weights, params, t);
+                let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress(finished, params.trees);
+                tree
+            })
             .collect();
         let n = y.len();
         let mut oob_sum = vec![0.0; n];

@@ -183,6 +183,18 @@ pub struct Explanation {
     pub contributions: Vec<f64>,
 }
 
+/// How far a fit has come: `done` of `total` boosting rounds (`stage` "gbdt") or forest
+/// trees ("forest").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FitProgress {
+    /// "gbdt" or "forest".
+    pub stage: &'static str,
+    /// Steps finished.
+    pub done: usize,
+    /// Steps planned (boosting may stop early).
+    pub total: usize,
+}
+
 /// A fitted model.
 #[derive(Debug)]
 pub struct Model {
@@ -363,6 +375,19 @@ impl Model {
         valid: Option<(ArrayView2<f64>, &[f64])>,
         params: &ModelParams,
     ) -> Result<Model> {
+        Model::fit_with_progress(x, y, weights, valid, params, &|_| {})
+    }
+
+    /// [`Model::fit`], reporting progress (boosting rounds, then forest trees) for progress
+    /// bars.
+    pub fn fit_with_progress(
+        x: ArrayView2<f64>,
+        y: &[f64],
+        weights: Option<&[f64]>,
+        valid: Option<(ArrayView2<f64>, &[f64])>,
+        params: &ModelParams,
+        progress: &(dyn Fn(FitProgress) + Sync),
+    ) -> Result<Model> {
         let (gbdt_params, forest_params) = params.resolved()?;
         let names = if params.feature_names.is_empty() {
             default_names(x.ncols())
@@ -419,7 +444,7 @@ impl Model {
         };
 
         let gbdt = match params.model {
-            ModelKind::Gbdt | ModelKind::Blend => Some(Gbdt::fit(
+            ModelKind::Gbdt | ModelKind::Blend => Some(Gbdt::fit_with_progress(
                 fit_x,
                 fit_y,
                 fit_w,
@@ -427,13 +452,30 @@ impl Model {
                 // internal holdout is kept clean for the blend weight and calibration.
                 valid.as_ref().map(|(vx, vy)| (vx.view(), *vy)),
                 &gbdt_params,
+                &|done, total| {
+                    progress(FitProgress {
+                        stage: "gbdt",
+                        done,
+                        total,
+                    })
+                },
             )?),
             ModelKind::Forest => None,
         };
         let forest = match params.model {
-            ModelKind::Forest | ModelKind::Blend => {
-                Some(Forest::fit(fit_x, fit_y, fit_w, &forest_params)?)
-            }
+            ModelKind::Forest | ModelKind::Blend => Some(Forest::fit_with_progress(
+                fit_x,
+                fit_y,
+                fit_w,
+                &forest_params,
+                &|done, total| {
+                    progress(FitProgress {
+                        stage: "forest",
+                        done,
+                        total,
+                    })
+                },
+            )?),
             ModelKind::Gbdt => None,
         };
         let mut stored = StoredModel {

@@ -10,7 +10,7 @@ use ndarray::Array2;
 use serde_json::{json, Map, Value};
 use tenantml::data::table::{write_column, Table};
 use tenantml::trees::metrics;
-use tenantml::trees::model::{Calibration, Model, ModelKind, ModelParams, Task};
+use tenantml::trees::model::{Calibration, FitProgress, Model, ModelKind, ModelParams, Task};
 
 /// Options of `tenantml fit`.
 #[derive(Args)]
@@ -220,17 +220,18 @@ pub fn fit(args: FitArgs) -> Result<(), String> {
     };
     params.feature_names = features.clone();
 
-    let spinner = Spinner::start(!args.json && std::io::stderr().is_terminal());
+    let bar = ProgressBar::new(std::io::stderr().is_terminal());
     let started = Instant::now();
-    let fitted = Model::fit(
+    let fitted = Model::fit_with_progress(
         x.view(),
         &y,
         None,
         valid.as_ref().map(|(vx, vy)| (vx.view(), vy.as_slice())),
         &params,
+        &|p| bar.update(p),
     );
     let fit_seconds = started.elapsed().as_secs_f64();
-    spinner.stop();
+    bar.finish();
     let mut model = fitted.map_err(|e| e.to_string())?;
     model
         .metadata_mut()
@@ -305,51 +306,53 @@ fn print_report(report: &Map<String, Value>, json: bool, verb: &str) -> Result<(
     Ok(())
 }
 
-/// Elapsed-time feedback on stderr while a long fit runs (terminals only, so scripts and
-/// logs stay clean).
-struct Spinner {
-    stop: Option<(
-        std::sync::Arc<std::sync::atomic::AtomicBool>,
-        std::thread::JoinHandle<()>,
-    )>,
+/// A progress bar on stderr for long fits, drawn only when stderr is a terminal (scripts and
+/// logs stay clean) and at most ten times a second.
+struct ProgressBar {
+    enabled: bool,
+    started: Instant,
+    last_draw: std::sync::Mutex<Option<Instant>>,
 }
 
-impl Spinner {
-    fn start(enabled: bool) -> Spinner {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        if !enabled {
-            return Spinner { stop: None };
-        }
-        let flag = std::sync::Arc::new(AtomicBool::new(false));
-        let seen = flag.clone();
-        let handle = std::thread::spawn(move || {
-            let started = Instant::now();
-            let frames = ['|', '/', '-', '\\'];
-            let mut i = 0;
-            while !seen.load(Ordering::Relaxed) {
-                std::thread::sleep(std::time::Duration::from_millis(200));
-                if started.elapsed().as_secs_f64() > 1.0 {
-                    eprint!(
-                        "\r{} fitting... {:.1} s",
-                        frames[i % frames.len()],
-                        started.elapsed().as_secs_f64()
-                    );
-                    i += 1;
-                }
-            }
-            if i > 0 {
-                eprint!("\r\x1b[2K");
-            }
-        });
-        Spinner {
-            stop: Some((flag, handle)),
+impl ProgressBar {
+    fn new(enabled: bool) -> ProgressBar {
+        ProgressBar {
+            enabled,
+            started: Instant::now(),
+            last_draw: std::sync::Mutex::new(None),
         }
     }
 
-    fn stop(self) {
-        if let Some((flag, handle)) = self.stop {
-            flag.store(true, std::sync::atomic::Ordering::Relaxed);
-            let _ = handle.join();
+    fn update(&self, p: FitProgress) {
+        if !self.enabled || self.started.elapsed().as_secs_f64() < 0.5 {
+            return;
+        }
+        let mut last = self.last_draw.lock().unwrap_or_else(|e| e.into_inner());
+        let due = last.is_none_or(|t| t.elapsed().as_millis() >= 100);
+        if !due && p.done < p.total {
+            return;
+        }
+        *last = Some(Instant::now());
+        const WIDTH: usize = 30;
+        let filled = (p.done * WIDTH)
+            .checked_div(p.total)
+            .unwrap_or(0)
+            .min(WIDTH);
+        eprint!(
+            "\r[{}{}] {} {}/{}  {:.1} s",
+            "#".repeat(filled),
+            ".".repeat(WIDTH - filled),
+            p.stage,
+            p.done,
+            p.total,
+            self.started.elapsed().as_secs_f64()
+        );
+    }
+
+    fn finish(&self) {
+        let drawn = self.last_draw.lock().map(|l| l.is_some()).unwrap_or(true);
+        if self.enabled && drawn {
+            eprint!("\r\x1b[2K");
         }
     }
 }

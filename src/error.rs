@@ -101,6 +101,15 @@ impl Error {
     }
 }
 
+/// linfa's `Fit` requires its error type to absorb linfa's own errors (raised by linfa's
+/// helpers, such as cross-validation's scoring closures).
+#[cfg(feature = "linfa")]
+impl From<linfa::Error> for Error {
+    fn from(e: linfa::Error) -> Self {
+        Error::InvalidArgument(format!("linfa: {e}"))
+    }
+}
+
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
         Error::Parse(e.to_string())

@@ -19,6 +19,8 @@ pub mod format;
 pub mod gbdt;
 pub mod grower;
 pub mod histogram;
+#[cfg(feature = "linfa")]
+pub mod linfa_traits;
 pub mod metrics;
 pub mod model;
 pub mod objective;

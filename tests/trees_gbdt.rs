@@ -415,3 +415,34 @@ fn compiled_inference_equals_walking_the_trees() {
         assert_eq!(batch[r], batch_f[r]);
     }
 }
+
+#[test]
+fn absolute_error_leaves_are_residual_medians() {
+    // Two groups with skewed targets: with learning rate 1 and one round, each leaf must hold
+    // the group's median minus the starting median (the L1-optimal step), not a unit step.
+    let x: Vec<f64> = (0..40).map(|i| f64::from(i / 20)).collect();
+    let y: Vec<f64> = (0..40)
+        .map(|i| {
+            let base = if i < 20 { 10.0 } else { 100.0 };
+            base + f64::from(i % 20).powi(2) // skewed: median != mean
+        })
+        .collect();
+    let x = ndarray::Array2::from_shape_vec((40, 1), x).unwrap();
+    let params = GbdtParams {
+        objective: Objective::AbsoluteError,
+        rounds: 1,
+        learning_rate: 1.0,
+        max_leaves: 2,
+        min_samples_leaf: 1,
+        ..Default::default()
+    };
+    let model = Gbdt::fit(x.view(), &y, None, None, &params).unwrap();
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2 - 1] // lower median: first value reaching half the weight
+    };
+    let low = median(&mut y[..20].to_vec());
+    let high = median(&mut y[20..].to_vec());
+    assert!((model.predict_row(&[0.0]).unwrap() - low).abs() < 1e-9);
+    assert!((model.predict_row(&[1.0]).unwrap() - high).abs() < 1e-9);
+}

@@ -280,14 +280,20 @@ struct InfoJson<'a> {
     n_features: usize,
     feature_names: &'a [String],
     gbdt_weight: f64,
+    /// Boosted trees kept (after early stopping), when the model boosts.
+    gbdt_trees: Option<usize>,
+    /// The boosting round early stopping kept (1-based), when it was on.
+    best_round: Option<usize>,
+    /// Forest trees, when the model has a forest.
+    forest_trees: Option<usize>,
     calibrated: bool,
     importance_gain: Vec<f64>,
     importance_splits: Vec<u64>,
     metadata: &'a crate::trees::format::ModelMetadata,
 }
 
-/// Describes the model as JSON: task, kind, features, blend weight, whether calibrated,
-/// importance (normalised gain and split counts, in feature order) and metadata.
+/// Describes the model as JSON: task, kind, features, blend weight, tree counts (and the
+/// round early stopping kept), whether calibrated, importance (normalised gain and split counts, in feature order) and metadata.
 ///
 /// # Safety
 /// `model` is a live handle; `out_json` is writable.
@@ -305,6 +311,9 @@ pub unsafe extern "C" fn tml_model_info_json(
             n_features: m.n_features(),
             feature_names: m.feature_names(),
             gbdt_weight: m.gbdt_weight(),
+            gbdt_trees: m.gbdt().map(|g| g.trees().len()),
+            best_round: m.gbdt().and_then(|g| g.best_round()).map(|r| r + 1),
+            forest_trees: m.forest().map(|f| f.trees().len()),
             calibrated: m.calibrator().is_some(),
             importance_gain: m.importance_gain(),
             importance_splits: m.importance_splits(),

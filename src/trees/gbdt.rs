@@ -335,6 +335,9 @@ impl Gbdt {
                 all_features.clone()
             };
             let (mut tree, leaves) = grow(&data, &mut rows, &grad, &hess, &features, &rules);
+            if params.objective == Objective::AbsoluteError {
+                renew_leaves_to_median(&mut tree, &leaves, &rows, y, &scores, weights);
+            }
             tree.scale(params.learning_rate);
             if params.bagging_fraction < 1.0 || !holdout.is_empty() {
                 for (r, s) in scores.iter_mut().enumerate() {
@@ -558,6 +561,31 @@ impl TryFrom<GbdtParts> for Gbdt {
             valid_loss: p.valid_loss,
             compiled,
         })
+    }
+}
+
+/// L1 loss: a Newton step on sign gradients only moves a leaf by about one unit, so (as
+/// LightGBM does) each leaf is set to the weighted median residual of its rows, the exact
+/// minimiser of the absolute error within the leaf.
+fn renew_leaves_to_median(
+    tree: &mut Tree,
+    leaves: &[super::grower::LeafRows],
+    rows: &[u32],
+    y: &[f64],
+    scores: &[f64],
+    weights: Option<&[f64]>,
+) {
+    let mut residuals: Vec<(f64, f64)> = Vec::new();
+    for leaf in leaves {
+        residuals.clear();
+        residuals.extend(rows[leaf.start..leaf.end].iter().map(|&r| {
+            let r = r as usize;
+            (y[r] - scores[r], weights.map_or(1.0, |w| w[r]))
+        }));
+        if !residuals.is_empty() {
+            tree.nodes[leaf.node].value =
+                super::objective::weighted_median_of_pairs(&mut residuals);
+        }
     }
 }
 

@@ -171,6 +171,12 @@ fn weighted_median(y: &[f64], w: Option<&[f64]>) -> f64 {
         .enumerate()
         .map(|(i, &v)| (v, w.map_or(1.0, |w| w[i])))
         .collect();
+    weighted_median_of_pairs(&mut pairs)
+}
+
+/// The smallest value whose cumulative weight reaches half the total (pairs are `(value,
+/// weight)`, reordered); 0 for no pairs.
+pub(crate) fn weighted_median_of_pairs(pairs: &mut [(f64, f64)]) -> f64 {
     pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
     let half = pairs.iter().map(|p| p.1).sum::<f64>() / 2.0;
     let mut acc = 0.0;

@@ -180,7 +180,7 @@ pub(crate) fn weighted_median_of_pairs(pairs: &mut [(f64, f64)]) -> f64 {
     pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
     let half = pairs.iter().map(|p| p.1).sum::<f64>() / 2.0;
     let mut acc = 0.0;
-    for (v, wi) in &pairs {
+    for (v, wi) in pairs.iter() {
         acc += wi;
         if acc >= half {
             return *v;

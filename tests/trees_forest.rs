@@ -4,9 +4,7 @@
 
 use ndarray::{Array2, ArrayView2};
 use rand::{rngs::StdRng, Rng, SeedableRng};
-use tenantml::trees::forest::{
-    roc_auc, Bootstrap, FeaturesPerSplit, Forest, ForestParams, ForestTask,
-};
+use tenantml::trees::forest::{Bootstrap, FeaturesPerSplit, Forest, ForestParams, ForestTask};
 use tenantml::Error;
 
 mod common;
@@ -147,7 +145,7 @@ fn binary_probabilities_rank_well_and_oob_auc_agrees() {
     assert!((oob - auc).abs() < 0.03, "OOB AUC {oob} vs held-out {auc}");
     let oob_p = model.oob_predictions().unwrap();
     assert!((auc_by_pairs(&y, oob_p) - oob).abs() < 1e-12);
-    let tenantml_auc = roc_auc(&ty, &p).unwrap();
+    let tenantml_auc = tenantml::trees::metrics::roc_auc(&ty, &p);
     assert!((tenantml_auc - auc).abs() < 1e-12);
 }
 
@@ -454,24 +452,6 @@ fn min_samples_leaf_bounds_every_leaf_and_one_grows_deeper_trees() {
         leaves(&full),
         leaves(&coarse)
     );
-}
-
-#[test]
-fn roc_auc_matches_pair_counting_with_ties() {
-    let mut rng = StdRng::seed_from_u64(3);
-    for _ in 0..50 {
-        let n = rng.gen_range(2..40);
-        let y: Vec<f64> = (0..n).map(|_| f64::from(rng.gen_bool(0.4))).collect();
-        // Few distinct scores, so ties are common.
-        let p: Vec<f64> = (0..n).map(|_| f64::from(rng.gen_range(0..5u8))).collect();
-        match roc_auc(&y, &p) {
-            Some(a) => assert!((a - auc_by_pairs(&y, &p)).abs() < 1e-12),
-            None => assert!(y.iter().all(|&v| v == y[0])),
-        }
-    }
-    assert_eq!(roc_auc(&[0.0, 1.0], &[0.2, 0.9]), Some(1.0));
-    assert_eq!(roc_auc(&[0.0, 1.0], &[0.5, 0.5]), Some(0.5));
-    assert_eq!(roc_auc(&[1.0, 1.0], &[0.5, 0.6]), None);
 }
 
 #[test]

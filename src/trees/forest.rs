@@ -629,41 +629,10 @@ fn r2_where_finite(y: &[f64], p: &[f64]) -> Option<f64> {
     if y.len() < 2 {
         return None;
     }
-    let mean = y.iter().sum::<f64>() / y.len() as f64;
-    let ss_tot: f64 = y.iter().map(|v| (v - mean).powi(2)).sum();
-    let ss_res: f64 = y.iter().zip(&p).map(|(a, b)| (a - b).powi(2)).sum();
-    (ss_tot > 0.0).then(|| 1.0 - ss_res / ss_tot)
+    Some(super::metrics::r2(&y, &p)).filter(|v| v.is_finite())
 }
 
 fn auc_where_finite(y: &[f64], p: &[f64]) -> Option<f64> {
     let (y, p) = finite_pairs(y, p);
-    roc_auc(&y, &p)
-}
-
-/// ROC AUC of scores `p` for 0/1 labels `y`: the chance a random positive scores above a
-/// random negative, ties counting half (Mann-Whitney U with mid-ranks). `None` without both
-/// classes.
-pub fn roc_auc(y: &[f64], p: &[f64]) -> Option<f64> {
-    let positives = y.iter().filter(|&&v| v == 1.0).count();
-    let negatives = y.len() - positives;
-    if positives == 0 || negatives == 0 || y.len() != p.len() {
-        return None;
-    }
-    let mut order: Vec<usize> = (0..p.len()).collect();
-    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
-    let mut rank_sum = 0.0;
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && p[order[j + 1]] == p[order[i]] {
-            j += 1;
-        }
-        // Ranks i+1..=j+1 share their mean.
-        let mid_rank = (i + j) as f64 / 2.0 + 1.0;
-        let tied_positives = order[i..=j].iter().filter(|&&r| y[r] == 1.0).count();
-        rank_sum += mid_rank * tied_positives as f64;
-        i = j + 1;
-    }
-    let (np, nn) = (positives as f64, negatives as f64);
-    Some((rank_sum - np * (np + 1.0) / 2.0) / (np * nn))
+    Some(super::metrics::roc_auc(&y, &p)).filter(|v| v.is_finite())
 }

@@ -206,6 +206,20 @@ impl Gbdt {
         params: &GbdtParams,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Gbdt> {
+        // Run on a pool thread: called from outside the pool, every parallel part of a tree
+        // would be handed to the pool and waited for, and the serial parts between them
+        // would run on a third thread while both workers sleep.
+        rayon::scope(|_| Gbdt::fit_in_pool(x, y, weights, valid, params, progress))
+    }
+
+    fn fit_in_pool(
+        x: ArrayView2<f64>,
+        y: &[f64],
+        weights: Option<&[f64]>,
+        valid: Option<(ArrayView2<f64>, &[f64])>,
+        params: &GbdtParams,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Gbdt> {
         params.validate()?;
         check_matrix(&x, y.len(), "training data")?;
         params.objective.check_targets(y)?;

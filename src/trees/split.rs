@@ -64,11 +64,23 @@ impl SplitRules {
         features: &[usize],
         n_bins: impl Fn(usize) -> usize,
     ) -> Option<Split> {
+        self.best_split_in(features.iter().map(|&f| (f, hist.feature(f))), node, n_bins)
+    }
+
+    /// [`best_split`](Self::best_split) over `(feature, its bins)` pairs, in that order:
+    /// the histograms may be spread over several buffers, or be a group of features that
+    /// one thread holds.
+    pub(crate) fn best_split_in<'a>(
+        &self,
+        features: impl Iterator<Item = (usize, &'a [BinStats])>,
+        node: &NodeStats,
+        n_bins: impl Fn(usize) -> usize,
+    ) -> Option<Split> {
         let parent_score = self.score(node);
         let mut best: Option<Split> = None;
         let mut scan = Scan::new();
-        for &f in features {
-            let bins = &hist.feature(f)[..=n_bins(f)];
+        for (f, bins) in features {
+            let bins = &bins[..=n_bins(f)];
             let present = bins
                 .iter()
                 .enumerate()

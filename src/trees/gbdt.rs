@@ -4,6 +4,7 @@
 use ndarray::ArrayView2;
 use rand::seq::index::sample;
 use rand::{rngs::StdRng, Rng, SeedableRng};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::binning::{BinMapper, BinnedData};
@@ -354,9 +355,11 @@ impl Gbdt {
             }
             tree.scale(params.learning_rate);
             if params.bagging_fraction < 1.0 || !holdout.is_empty() {
-                for (r, s) in scores.iter_mut().enumerate() {
-                    *s += tree.predict_binned(&data, r);
-                }
+                scores
+                    .par_iter_mut()
+                    .enumerate()
+                    .with_min_len(4096)
+                    .for_each(|(r, s)| *s += tree.predict_binned(&data, r));
             } else {
                 for leaf in &leaves {
                     let value = tree.nodes[leaf.node].value;

@@ -12,13 +12,15 @@ use rand::rngs::StdRng;
 use rand::seq::index::sample;
 use rand::SeedableRng;
 
-use super::binning::{BinnedData, MISSING_BIN};
+use super::binning::BinnedData;
 use super::histogram::Histogram;
 use super::split::{NodeStats, Split, SplitRules};
 use pass::{Pass, Plan, Side};
 
+mod partition;
 mod pass;
 use super::tree::{Node, Tree};
+use partition::partition;
 
 /// Shape limits and split rules of one tree.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -336,33 +338,6 @@ fn leaf_node(rules: &SplitRules, stats: &NodeStats) -> Node {
         gain: 0.0,
         cover: stats.hess,
     }
-}
-
-/// Stable partition of `rows` by the split; returns the number of rows going left.
-/// Branch-free: which side a row goes is a coin toss to the CPU, and a mispredicted branch
-/// per row cost more than writing every row to both sides.
-fn partition(
-    rows: &mut [u32],
-    codes: &[u8],
-    bin: u8,
-    default_left: bool,
-    scratch: &mut Vec<u32>,
-) -> usize {
-    scratch.clear();
-    scratch.resize(rows.len(), 0);
-    let (mut n_left, mut n_right) = (0, 0);
-    for i in 0..rows.len() {
-        let r = rows[i];
-        let code = codes[r as usize];
-        // Codes 1..=bin go left; the missing code 0 wraps to 255 and never passes.
-        let left = (code.wrapping_sub(1) < bin) | ((code == MISSING_BIN) & default_left);
-        rows[n_left] = r;
-        scratch[n_right] = r;
-        n_left += usize::from(left);
-        n_right += usize::from(!left);
-    }
-    rows[n_left..].copy_from_slice(&scratch[..n_right]);
-    n_left
 }
 
 #[cfg(test)]

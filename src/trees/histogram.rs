@@ -227,11 +227,28 @@ pub(crate) fn gather(
     hess: &[f64],
     unit_hess: bool,
 ) {
+    let fill = |(out, rows): (&mut [[f64; 2]], &[u32])| {
+        if unit_hess {
+            for (o, &r) in out.iter_mut().zip(rows) {
+                *o = [grad[r as usize], 1.0];
+            }
+        } else {
+            for (o, &r) in out.iter_mut().zip(rows) {
+                *o = [grad[r as usize], hess[r as usize]];
+            }
+        }
+    };
     ordered.clear();
-    if unit_hess {
-        ordered.extend(rows.iter().map(|&r| [grad[r as usize], 1.0]));
+    ordered.resize(rows.len(), [0.0; 2]);
+    // Random reads: a large node's gather is worth sharing with the other worker.
+    const PIECE: usize = 8 * 1024;
+    if rows.len() >= 2 * PIECE {
+        ordered
+            .par_chunks_mut(PIECE)
+            .zip(rows.par_chunks(PIECE))
+            .for_each(fill);
     } else {
-        ordered.extend(rows.iter().map(|&r| [grad[r as usize], hess[r as usize]]));
+        fill((ordered, rows));
     }
 }
 

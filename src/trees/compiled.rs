@@ -37,21 +37,31 @@ pub struct CompiledTrees {
     roots: Vec<u32>,
     /// Steps from each root to its deepest leaf.
     depths: Vec<u32>,
-    /// Per run of `LANES` consecutive trees, the deepest of them (single-row walks).
+    /// The roots in runs of `LANES` (single-row walks), the last run padded with a leaf
+    /// whose output is never added, so every walk has all lanes.
+    lane_roots: Vec<[u32; LANES]>,
+    /// Per run of `lane_roots`, the deepest of its trees.
     group_depths: Vec<u32>,
+    /// Rows must hold more values than the highest feature a split reads.
+    min_row_len: usize,
 }
 
 impl CompiledTrees {
     /// Flattens `trees`, laying each node's children side by side.
     pub fn new(trees: &[Tree]) -> CompiledTrees {
-        let total = trees.iter().map(|t| t.nodes.len()).sum();
+        let total = trees.iter().map(|t| t.nodes.len()).sum::<usize>() + 1;
         let mut c = CompiledTrees {
             nodes: Vec::with_capacity(total),
             values: Vec::with_capacity(total),
             roots: Vec::with_capacity(trees.len()),
             depths: Vec::with_capacity(trees.len()),
+            lane_roots: Vec::new(),
             group_depths: Vec::new(),
+            min_row_len: 0,
         };
+        // Node 0: the padding lanes' leaf.
+        let pad = c.push_slots(1);
+        c.nodes[pad].left = pad as u32 | DEFAULT_LEFT;
         for tree in trees {
             let root = c.push_slots(1);
             c.roots.push(root as u32);
@@ -76,11 +86,17 @@ impl CompiledTrees {
                     feature: n.feature,
                     left: left as u32 | if n.default_left { DEFAULT_LEFT } else { 0 },
                 };
+                c.min_row_len = c.min_row_len.max(n.feature as usize + 1);
                 pending.push((n.left as usize, left, d + 1));
                 pending.push((n.right as usize, left + 1, d + 1));
             }
             c.depths.push(depth);
         }
+        c.lane_roots = c
+            .roots
+            .chunks(LANES)
+            .map(|g| std::array::from_fn(|k| g.get(k).copied().unwrap_or(pad as u32)))
+            .collect();
         c.group_depths = c
             .depths
             .chunks(LANES)
@@ -103,24 +119,41 @@ impl CompiledTrees {
     }
 
     /// One step of a walk: the child of node `i` that `row` goes to (a leaf's is itself).
+    /// Without `NAN` the row must hold no NaN: a plain comparison then decides, and leaves
+    /// (threshold `+inf`) keep every value on their left, themselves.
     #[inline(always)]
-    fn step(&self, i: usize, row: &[f64]) -> usize {
-        let n = &self.nodes[i];
-        let v = row[n.feature as usize];
-        // `|` and `&`, not `||` and `&&`: short-circuits compile to branches, which
-        // mispredict on half the nodes.
-        let go_left = (v <= n.threshold) | (v.is_nan() & (n.left & DEFAULT_LEFT != 0));
-        (n.left & !DEFAULT_LEFT) as usize + usize::from(!go_left)
+    fn step<const NAN: bool>(&self, i: u32, row: &[f64]) -> u32 {
+        debug_assert!((i as usize) < self.nodes.len());
+        // SAFETY: walks start at roots and follow `left` (+1), which `new` set to slots it
+        // pushed; every split's feature is below `min_row_len`, which the public entry
+        // points assert `row` reaches. The bounds checks cost a quarter of a step.
+        let n = unsafe { self.nodes.get_unchecked(i as usize) };
+        debug_assert!((n.feature as usize) < row.len());
+        let v = unsafe { *row.get_unchecked(n.feature as usize) };
+        let right = if NAN {
+            // `|` and `&`, not `||` and `&&`: short-circuits compile to branches, which
+            // mispredict on half the nodes.
+            !((v <= n.threshold) | (v.is_nan() & (n.left & DEFAULT_LEFT != 0)))
+        } else {
+            v > n.threshold
+        };
+        (n.left & !DEFAULT_LEFT) + u32::from(right)
     }
 
     /// Advances every walk in `at` (lane `k` on `row(k)`) until all stand on leaves: at
-    /// most `depth` steps, fewer when the lanes' paths are all short.
+    /// most `depth` steps, fewer when the lanes' paths are all short. A fixed number of
+    /// lanes lets the compiler keep them all in registers.
     #[inline(always)]
-    fn walk_lanes<'a>(&self, at: &mut [usize], depth: u32, row: impl Fn(usize) -> &'a [f64]) {
+    fn walk_lanes<'a, const NAN: bool>(
+        &self,
+        at: &mut [u32; LANES],
+        depth: u32,
+        row: impl Fn(usize) -> &'a [f64],
+    ) {
         for _ in 0..depth {
             let mut moved = false;
             for (k, a) in at.iter_mut().enumerate() {
-                let next = self.step(*a, row(k));
+                let next = self.step::<NAN>(*a, row(k));
                 moved |= next != *a;
                 *a = next;
             }
@@ -132,21 +165,35 @@ impl CompiledTrees {
 
     /// `init` plus the tree outputs for one row, added in tree order exactly as
     /// [`add_batch`](Self::add_batch) does, so single-row and batch answers are bit-equal.
-    /// The caller checks the row's length.
+    ///
+    /// # Panics
+    ///
+    /// If `row` is shorter than the features the trees split on (callers check its length
+    /// against the model's features).
     #[inline]
     pub fn row_sum(&self, init: f64, row: &[f64]) -> f64 {
+        assert!(row.len() >= self.min_row_len, "row too short for the trees");
+        if row.iter().any(|v| v.is_nan()) {
+            self.row_sum_with::<true>(init, row)
+        } else {
+            self.row_sum_with::<false>(init, row)
+        }
+    }
+
+    fn row_sum_with<const NAN: bool>(&self, init: f64, row: &[f64]) -> f64 {
         let mut acc = init;
         // One row, `LANES` trees walked side by side; their outputs are still added in
         // tree order.
-        for (roots, &depth) in self.roots.chunks(LANES).zip(&self.group_depths) {
-            let mut at = [0usize; LANES];
-            for (a, &r) in at.iter_mut().zip(roots) {
-                *a = r as usize;
-            }
-            let at = &mut at[..roots.len()];
-            self.walk_lanes(at, depth, |_| row);
-            for &a in at.iter() {
-                acc += self.values[a];
+        for ((roots, &depth), trees) in self
+            .lane_roots
+            .iter()
+            .zip(&self.group_depths)
+            .zip(self.roots.chunks(LANES))
+        {
+            let mut at = *roots;
+            self.walk_lanes::<NAN>(&mut at, depth, |_| row);
+            for &a in &at[..trees.len()] {
+                acc += self.values[a as usize];
             }
         }
         acc
@@ -155,7 +202,15 @@ impl CompiledTrees {
     /// Adds the sum of tree outputs of each row of `rows` (row-major, `n_features` per row)
     /// to `out`. Large batches are shared among threads by blocks of rows; each row's sum
     /// is the same whichever thread computes it.
+    ///
+    /// # Panics
+    ///
+    /// If `n_features` is below the features the trees split on.
     pub fn add_batch(&self, rows: &[f64], n_features: usize, out: &mut [f64]) {
+        assert!(
+            n_features >= self.min_row_len,
+            "rows too short for the trees"
+        );
         let block = |(block_rows, block_out): (&[f64], &mut [f64])| {
             self.add_block(block_rows, n_features, block_out)
         };
@@ -171,18 +226,27 @@ impl CompiledTrees {
     }
 
     /// Up to `BLOCK` rows: trees in the outer loop so each stays in cache for the block,
-    /// rows walked `LANES` at a time in lockstep.
+    /// rows walked `LANES` at a time in lockstep (a short last run repeats its last row).
     fn add_block(&self, rows: &[f64], n_features: usize, out: &mut [f64]) {
+        let lanes: Vec<(&[f64], bool)> = rows
+            .chunks(LANES * n_features)
+            .map(|r| (r, r.iter().any(|v| v.is_nan())))
+            .collect();
         for (&root, &depth) in self.roots.iter().zip(&self.depths) {
-            for (lane_rows, lane_out) in rows.chunks(LANES * n_features).zip(out.chunks_mut(LANES))
-            {
-                let mut at = [root as usize; LANES];
-                let at = &mut at[..lane_out.len()];
-                self.walk_lanes(at, depth, |k| {
+            for (&(lane_rows, nan), lane_out) in lanes.iter().zip(out.chunks_mut(LANES)) {
+                let n = lane_out.len();
+                let row = |k: usize| {
+                    let k = k.min(n - 1);
                     &lane_rows[k * n_features..(k + 1) * n_features]
-                });
+                };
+                let mut at = [root; LANES];
+                if nan {
+                    self.walk_lanes::<true>(&mut at, depth, row);
+                } else {
+                    self.walk_lanes::<false>(&mut at, depth, row);
+                }
                 for (o, &a) in lane_out.iter_mut().zip(at.iter()) {
-                    *o += self.values[a];
+                    *o += self.values[a as usize];
                 }
             }
         }

@@ -65,6 +65,27 @@ impl Pass<'_> {
         large: Option<&Side>,
         parent: Option<&mut Histogram>,
     ) -> (Option<Split>, Option<Split>) {
+        if plan == Plan::None && small_hist.is_none() && parent.is_none() {
+            let wanted = |side: &Side| side.draw.as_ref().map_or(0, |_| side.rows.len());
+            let rows_work = wanted(small) + large.map_or(0, wanted);
+            // Deep trees' small nodes: one search per side over all its features, without
+            // the groups' buffers (which cost more than the search here).
+            if rows_work * self.features.len() < PARALLEL_MIN_WORK {
+                let search = |side: &Side| {
+                    side.draw.as_ref().and_then(|d| {
+                        self.rules.best_split_rows(
+                            self.data,
+                            side.rows,
+                            self.grad,
+                            self.hess,
+                            &side.stats,
+                            d,
+                        )
+                    })
+                };
+                return (search(small), large.and_then(search));
+            }
+        }
         let mut ordered = take_ordered();
         if plan != Plan::None {
             gather(

@@ -198,7 +198,8 @@ impl Gbdt {
     }
 
     /// [`Gbdt::fit`], calling `progress(rounds_done, rounds)` after every round (for progress
-    /// bars; early stopping may end before `rounds`).
+    /// bars; early stopping may end before `rounds`). Fitting runs on a rayon pool thread, so
+    /// `progress` is called from there.
     pub fn fit_with_progress(
         x: ArrayView2<f64>,
         y: &[f64],

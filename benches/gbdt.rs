@@ -50,17 +50,24 @@ fn gbdt(c: &mut Criterion) {
     group.bench_function("predict_batch/10000_rows/300_trees", |b| {
         b.iter(|| model.predict(batch, &mut out).unwrap())
     });
-    let row: Vec<f64> = x.row(7).to_vec();
-    group.bench_function("predict_row/300_trees", |b| {
-        b.iter(|| black_box(model.predict_row(black_box(&row)).unwrap()))
-    });
-    group.bench_function("predict_row_walk/300_trees", |b| {
+    // Distinct rows in turn: one row again and again lets the branch predictor learn its
+    // path through every tree, which real traffic never allows.
+    let rows: Vec<Vec<f64>> = (0..1024).map(|i| x.row(i * 37).to_vec()).collect();
+    let mut next = 0;
+    group.bench_function("predict_row/300_trees/1024_rows", |b| {
         b.iter(|| {
+            next = (next + 1) % rows.len();
+            black_box(model.predict_row(black_box(&rows[next])).unwrap())
+        })
+    });
+    group.bench_function("predict_row_walk/300_trees/1024_rows", |b| {
+        b.iter(|| {
+            next = (next + 1) % rows.len();
             black_box(
                 model
                     .trees()
                     .iter()
-                    .map(|t| t.predict_row(black_box(&row)))
+                    .map(|t| t.predict_row(black_box(&rows[next])))
                     .sum::<f64>(),
             )
         })

@@ -4,6 +4,7 @@
 use ndarray::ArrayView2;
 use rand::seq::index::sample;
 use rand::{rngs::StdRng, Rng, SeedableRng};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::binning::{BinMapper, BinnedData};
@@ -197,8 +198,23 @@ impl Gbdt {
     }
 
     /// [`Gbdt::fit`], calling `progress(rounds_done, rounds)` after every round (for progress
-    /// bars; early stopping may end before `rounds`).
+    /// bars; early stopping may end before `rounds`). Fitting runs on a rayon pool thread, so
+    /// `progress` is called from there.
     pub fn fit_with_progress(
+        x: ArrayView2<f64>,
+        y: &[f64],
+        weights: Option<&[f64]>,
+        valid: Option<(ArrayView2<f64>, &[f64])>,
+        params: &GbdtParams,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Gbdt> {
+        // Run on a pool thread: called from outside the pool, every parallel part of a tree
+        // would be handed to the pool and waited for, and the serial parts between them
+        // would run on a third thread while both workers sleep.
+        rayon::scope(|_| Gbdt::fit_in_pool(x, y, weights, valid, params, progress))
+    }
+
+    fn fit_in_pool(
         x: ArrayView2<f64>,
         y: &[f64],
         weights: Option<&[f64]>,
@@ -340,9 +356,11 @@ impl Gbdt {
             }
             tree.scale(params.learning_rate);
             if params.bagging_fraction < 1.0 || !holdout.is_empty() {
-                for (r, s) in scores.iter_mut().enumerate() {
-                    *s += tree.predict_binned(&data, r);
-                }
+                scores
+                    .par_iter_mut()
+                    .enumerate()
+                    .with_min_len(4096)
+                    .for_each(|(r, s)| *s += tree.predict_binned(&data, r));
             } else {
                 for leaf in &leaves {
                     let value = tree.nodes[leaf.node].value;

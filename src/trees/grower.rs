@@ -12,10 +12,15 @@ use rand::rngs::StdRng;
 use rand::seq::index::sample;
 use rand::SeedableRng;
 
-use super::binning::{BinnedData, MISSING_BIN};
+use super::binning::BinnedData;
 use super::histogram::Histogram;
 use super::split::{NodeStats, Split, SplitRules};
+use pass::{Pass, Plan, Side};
+
+mod partition;
+mod pass;
 use super::tree::{Node, Tree};
+use partition::partition;
 
 /// Shape limits and split rules of one tree.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -129,7 +134,11 @@ pub fn grow(
     features: &[usize],
     rules: &GrowRules,
 ) -> (Tree, Vec<LeafRows>) {
-    let n_bins = |f: usize| data.mappers()[f].n_bins();
+    // Ascending and distinct: histogram groups and ties between features follow this order.
+    let mut features = features.to_vec();
+    features.sort_unstable();
+    features.dedup();
+    let features = &features[..];
     let mut root_stats = NodeStats::default();
     let mut unit_hess = true;
     for &r in rows.iter() {
@@ -163,14 +172,14 @@ pub fn grow(
             features.to_vec()
         }
     };
-    // A node's split search, from its histograms when it has them, else from its rows.
-    let search =
-        |hist: &Option<Histogram>, rows: &[u32], stats: &NodeStats, drawn: &[usize]| match hist {
-            Some(h) => rules.split.best_split(h, stats, drawn, n_bins),
-            None => rules
-                .split
-                .best_split_rows(data, rows, grad, hess, stats, drawn),
-        };
+    let pass = Pass {
+        data,
+        grad,
+        hess,
+        rules: &rules.split,
+        features,
+        unit_hess,
+    };
     // Leaves that will never split give their histograms back at once.
     let settle = |hist: &mut Option<Histogram>, split: &Option<Split>| {
         if split.is_none() {
@@ -179,14 +188,19 @@ pub fn grow(
             }
         }
     };
-    let mut root_hist = (rows.len() >= HIST_MIN_ROWS).then(|| {
+    let root = Side {
+        rows,
+        stats: root_stats,
+        draw: can_split(0, &root_stats).then(&mut node_features),
+    };
+    let (mut root_hist, root_split) = if rows.len() >= HIST_MIN_ROWS {
         let mut h = Histogram::pooled(data.n_features());
-        h.build_known(data, rows, grad, hess, features, unit_hess);
-        h
-    });
-    let root_split = can_split(0, &root_stats)
-        .then(|| search(&root_hist, rows, &root_stats, &node_features()))
-        .flatten();
+        let (split, _) = pass.run(Plan::Build, &root, Some(&mut h), None, None);
+        (Some(h), split)
+    } else {
+        let (split, _) = pass.run(Plan::None, &root, None, None, None);
+        (None, split)
+    };
     settle(&mut root_hist, &root_split);
     let mut open = Open::default();
     open.push(OpenLeaf {
@@ -233,45 +247,43 @@ pub fn grow(
         } else {
             (mid..leaf.end, split.right, leaf.start..mid, split.left)
         };
-        let (mut small_hist, mut large_hist) = match leaf.hist {
+        let depth = leaf.depth + 1;
+        // Features are drawn in a fixed order (smaller child first).
+        let small = Side {
+            rows: &rows[small_range.clone()],
+            stats: small_stats,
+            draw: can_split(depth, &small_stats).then(&mut node_features),
+        };
+        let large = Side {
+            rows: &rows[large_range.clone()],
+            stats: large_stats,
+            draw: can_split(depth, &large_stats).then(&mut node_features),
+        };
+        let (mut small_hist, mut large_hist, small_split, large_split) = match leaf.hist {
             Some(mut parent) if large_range.len() >= HIST_MIN_ROWS => {
-                let small_rows = &rows[small_range.clone()];
                 if small_range.len() >= HIST_MIN_ROWS {
-                    let mut small = Histogram::pooled(data.n_features());
-                    small.build_known(data, small_rows, grad, hess, features, unit_hess);
-                    parent.subtract_in_place(&small, features);
-                    (Some(small), Some(parent))
+                    let mut h = Histogram::pooled(data.n_features());
+                    let (s, l) = pass.run(
+                        Plan::Build,
+                        &small,
+                        Some(&mut h),
+                        Some(&large),
+                        Some(&mut parent),
+                    );
+                    (Some(h), Some(parent), s, l)
                 } else {
-                    parent.remove_rows(data, small_rows, grad, hess, features);
-                    (None, Some(parent))
+                    let (s, l) =
+                        pass.run(Plan::Remove, &small, None, Some(&large), Some(&mut parent));
+                    (None, Some(parent), s, l)
                 }
             }
-            Some(parent) => {
-                parent.recycle();
-                (None, None)
+            hist => {
+                if let Some(h) = hist {
+                    h.recycle();
+                }
+                let (s, l) = pass.run(Plan::None, &small, None, Some(&large), None);
+                (None, None, s, l)
             }
-            None => (None, None),
-        };
-        let depth = leaf.depth + 1;
-        // Features are drawn in a fixed order (smaller child first) before the searches,
-        // which then run side by side when they scan histograms.
-        let small_draw = can_split(depth, &small_stats).then(&mut node_features);
-        let large_draw = can_split(depth, &large_stats).then(&mut node_features);
-        let (small_rows, large_rows) = (&rows[small_range.clone()], &rows[large_range.clone()]);
-        let small_search = || {
-            small_draw
-                .as_ref()
-                .and_then(|d| search(&small_hist, small_rows, &small_stats, d))
-        };
-        let large_search = || {
-            large_draw
-                .as_ref()
-                .and_then(|d| search(&large_hist, large_rows, &large_stats, d))
-        };
-        let (small_split, large_split) = if large_hist.is_some() {
-            rayon::join(small_search, large_search)
-        } else {
-            (small_search(), large_search())
         };
         settle(&mut small_hist, &small_split);
         settle(&mut large_hist, &large_split);
@@ -326,33 +338,6 @@ fn leaf_node(rules: &SplitRules, stats: &NodeStats) -> Node {
         gain: 0.0,
         cover: stats.hess,
     }
-}
-
-/// Stable partition of `rows` by the split; returns the number of rows going left.
-/// Branch-free: which side a row goes is a coin toss to the CPU, and a mispredicted branch
-/// per row cost more than writing every row to both sides.
-fn partition(
-    rows: &mut [u32],
-    codes: &[u8],
-    bin: u8,
-    default_left: bool,
-    scratch: &mut Vec<u32>,
-) -> usize {
-    scratch.clear();
-    scratch.resize(rows.len(), 0);
-    let (mut n_left, mut n_right) = (0, 0);
-    for i in 0..rows.len() {
-        let r = rows[i];
-        let code = codes[r as usize];
-        // Codes 1..=bin go left; the missing code 0 wraps to 255 and never passes.
-        let left = (code.wrapping_sub(1) < bin) | ((code == MISSING_BIN) & default_left);
-        rows[n_left] = r;
-        scratch[n_right] = r;
-        n_left += usize::from(left);
-        n_right += usize::from(!left);
-    }
-    rows[n_left..].copy_from_slice(&scratch[..n_right]);
-    n_left
 }
 
 #[cfg(test)]

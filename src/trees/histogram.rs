@@ -11,7 +11,7 @@ use super::binning::BinnedData;
 const PARALLEL_MIN_WORK: usize = 32 * 1024;
 
 /// Features summed in one pass over a node's rows.
-const FEATURES_PER_PASS: usize = 4;
+pub(crate) const FEATURES_PER_PASS: usize = 4;
 
 /// Bins per feature in a histogram: 255 value bins plus the missing bin 0.
 pub const BINS: usize = 256;
@@ -111,11 +111,15 @@ impl Histogram {
         features: &[usize],
     ) {
         let unit_hess = rows.iter().all(|&r| hess[r as usize] == 1.0);
-        self.build_known(data, rows, grad, hess, features, unit_hess);
+        let mut features = features.to_vec();
+        features.sort_unstable();
+        features.dedup();
+        self.build_known(data, rows, grad, hess, &features, unit_hess);
     }
 
     /// [`build`](Self::build) when the caller already knows whether every hessian of `rows`
-    /// is exactly 1 (a tree grower checks once per tree rather than once per node).
+    /// is exactly 1 (a tree grower checks once per tree rather than once per node);
+    /// `features` ascending.
     pub(crate) fn build_known(
         &mut self,
         data: &BinnedData,
@@ -125,45 +129,34 @@ impl Histogram {
         features: &[usize],
         unit_hess: bool,
     ) {
-        let mut wanted = vec![false; data.n_features()];
-        for &f in features {
-            wanted[f] = true;
-        }
-        let mut slots: Vec<(usize, &mut [BinStats; BINS])> = self
-            .bins
-            .chunks_exact_mut(BINS)
-            .enumerate()
-            .filter(|(f, _)| wanted[*f])
-            .map(|(f, b)| (f, b.try_into().expect("BINS-sized chunk")))
-            .collect();
-        // Taken out of the thread-local rather than borrowed: while this thread waits on the
-        // parallel part below, rayon may run another tree's build on it.
-        let mut ordered = ORDERED.with(|o| std::mem::take(&mut *o.borrow_mut()));
-        // The node's gradients gathered once, so each feature's pass reads them in order.
-        ordered.clear();
-        // Unit hessians (squared error, unweighted) are not even read, and a bin's hessian
-        // sum is then its row count, exactly (integers in f64).
-        if unit_hess {
-            ordered.extend(rows.iter().map(|&r| [grad[r as usize], 1.0]));
-        } else {
-            ordered.extend(rows.iter().map(|&r| [grad[r as usize], hess[r as usize]]));
-        }
+        let mut ordered = take_ordered();
+        gather(&mut ordered, rows, grad, hess, unit_hess);
+        let mut slots = self.slots_mut(features);
         // A few features per pass over the rows: their bins (4 KB each) stay in L1 together,
         // and each row's index and gradients are loaded once for all of them; all features'
         // bins at once (180 KB) would not fit.
-        let fill = |group: &mut [(usize, &mut [BinStats; BINS])]| match group {
-            [a] => fill_group([a], data, rows, &ordered, unit_hess),
-            [a, b] => fill_group([a, b], data, rows, &ordered, unit_hess),
-            [a, b, c] => fill_group([a, b, c], data, rows, &ordered, unit_hess),
-            [a, b, c, d] => fill_group([a, b, c, d], data, rows, &ordered, unit_hess),
-            _ => unreachable!("groups hold 1..={FEATURES_PER_PASS} features"),
+        let fill = |group: &mut [(usize, &mut [BinStats; BINS])]| {
+            fill_slots(group, data, rows, &ordered, unit_hess)
         };
         if rows.len() * slots.len() >= PARALLEL_MIN_WORK {
             slots.par_chunks_mut(FEATURES_PER_PASS).for_each(fill);
         } else {
             slots.chunks_mut(FEATURES_PER_PASS).for_each(fill);
         }
-        ORDERED.with(|o| *o.borrow_mut() = ordered);
+        give_back_ordered(ordered);
+    }
+
+    /// The bins of each of `features` (ascending, distinct), mutable side by side so that
+    /// disjoint groups of features can be filled on different threads.
+    pub(crate) fn slots_mut(&mut self, features: &[usize]) -> Vec<(usize, &mut [BinStats; BINS])> {
+        debug_assert!(features.windows(2).all(|w| w[0] < w[1]));
+        let mut wanted = features.iter().copied().peekable();
+        self.bins
+            .chunks_exact_mut(BINS)
+            .enumerate()
+            .filter(|(f, _)| wanted.next_if_eq(f).is_some())
+            .map(|(f, b)| (f, b.try_into().expect("BINS-sized chunk")))
+            .collect()
     }
 
     /// Takes `rows` back out of the bins of `features`: turns a parent's histograms into
@@ -177,19 +170,15 @@ impl Histogram {
         hess: &[f64],
         features: &[usize],
     ) {
-        let n_features = data.n_features();
-        let codes = data.row_major();
-        for &r in rows {
-            let r = r as usize;
-            let (g, h) = (grad[r], hess[r]);
-            let row = &codes[r * n_features..(r + 1) * n_features];
-            for &f in features {
-                let b = &mut self.bins[f * BINS + row[f] as usize];
-                b.grad -= g;
-                b.hess -= h;
-                b.count -= 1;
-            }
+        let mut features = features.to_vec();
+        features.sort_unstable();
+        features.dedup();
+        let mut ordered = take_ordered();
+        gather(&mut ordered, rows, grad, hess, false);
+        for (f, bins) in self.slots_mut(&features) {
+            remove_from(bins, data.feature(f), rows, &ordered);
         }
+        give_back_ordered(ordered);
     }
 
     /// `self -= child` for `features`: turns a parent's histograms into the sibling's.
@@ -214,6 +203,86 @@ impl Histogram {
                 *out = p.sub(c);
             }
         }
+    }
+}
+
+/// The gather buffer, taken out of the thread-local rather than borrowed: while this thread
+/// waits on a parallel part, rayon may run another tree's build on it.
+pub(crate) fn take_ordered() -> Vec<[f64; 2]> {
+    ORDERED.with(|o| std::mem::take(&mut *o.borrow_mut()))
+}
+
+/// Returns a buffer from [`take_ordered`] for the next node.
+pub(crate) fn give_back_ordered(ordered: Vec<[f64; 2]>) {
+    ORDERED.with(|o| *o.borrow_mut() = ordered);
+}
+
+/// The gradients of `rows` gathered once, so each feature's pass reads them in order.
+/// Unit hessians (squared error, unweighted) are not even read, and a bin's hessian sum is
+/// then its row count, exactly (integers in f64).
+pub(crate) fn gather(
+    ordered: &mut Vec<[f64; 2]>,
+    rows: &[u32],
+    grad: &[f64],
+    hess: &[f64],
+    unit_hess: bool,
+) {
+    let fill = |(out, rows): (&mut [[f64; 2]], &[u32])| {
+        if unit_hess {
+            for (o, &r) in out.iter_mut().zip(rows) {
+                *o = [grad[r as usize], 1.0];
+            }
+        } else {
+            for (o, &r) in out.iter_mut().zip(rows) {
+                *o = [grad[r as usize], hess[r as usize]];
+            }
+        }
+    };
+    ordered.clear();
+    ordered.resize(rows.len(), [0.0; 2]);
+    // Random reads: a large node's gather is worth sharing with the other worker.
+    const PIECE: usize = 8 * 1024;
+    if rows.len() >= 2 * PIECE {
+        ordered
+            .par_chunks_mut(PIECE)
+            .zip(rows.par_chunks(PIECE))
+            .for_each(fill);
+    } else {
+        fill((ordered, rows));
+    }
+}
+
+/// Sets the bins of a group of up to [`FEATURES_PER_PASS`] features to the sums of
+/// `ordered` (the gradients of `rows`, in order), in one pass over the rows.
+pub(crate) fn fill_slots(
+    group: &mut [(usize, &mut [BinStats; BINS])],
+    data: &BinnedData,
+    rows: &[u32],
+    ordered: &[[f64; 2]],
+    unit_hess: bool,
+) {
+    match group {
+        [a] => fill_group([a], data, rows, ordered, unit_hess),
+        [a, b] => fill_group([a, b], data, rows, ordered, unit_hess),
+        [a, b, c] => fill_group([a, b, c], data, rows, ordered, unit_hess),
+        [a, b, c, d] => fill_group([a, b, c, d], data, rows, ordered, unit_hess),
+        _ => unreachable!("groups hold 1..={FEATURES_PER_PASS} features"),
+    }
+}
+
+/// Takes `rows` (with gradients `ordered`) out of one feature's bins, one row at a time in
+/// row order.
+pub(crate) fn remove_from(
+    bins: &mut [BinStats; BINS],
+    codes: &[u8],
+    rows: &[u32],
+    ordered: &[[f64; 2]],
+) {
+    for (&r, &[g, h]) in rows.iter().zip(ordered) {
+        let b = &mut bins[codes[r as usize] as usize];
+        b.grad -= g;
+        b.hess -= h;
+        b.count -= 1;
     }
 }
 

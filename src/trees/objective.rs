@@ -1,6 +1,7 @@
 //! Losses for gradient boosting: gradients and hessians of each loss with respect to the raw
 //! score, the constant that starts boosting, and the link from raw score to prediction.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -87,6 +88,7 @@ impl Objective {
     }
 
     /// Fills gradients and hessians of the loss at raw scores `score`, times the weights.
+    /// Large inputs are shared among threads; every row's values are the same either way.
     pub fn gradients(
         &self,
         y: &[f64],
@@ -95,11 +97,24 @@ impl Objective {
         grad: &mut [f64],
         hess: &mut [f64],
     ) {
-        for i in 0..y.len() {
-            let (g, h) = self.gradient(y[i], score[i]);
-            let wi = w.map_or(1.0, |w| w[i]);
-            grad[i] = g * wi;
-            hess[i] = h * wi;
+        let piece = |start: usize, grad: &mut [f64], hess: &mut [f64]| {
+            for (i, (g_out, h_out)) in grad.iter_mut().zip(hess.iter_mut()).enumerate() {
+                let i = start + i;
+                let (g, h) = self.gradient(y[i], score[i]);
+                let wi = w.map_or(1.0, |w| w[i]);
+                *g_out = g * wi;
+                *h_out = h * wi;
+            }
+        };
+        let n = y.len();
+        if n >= 2 * PIECE {
+            grad[..n]
+                .par_chunks_mut(PIECE)
+                .zip(hess[..n].par_chunks_mut(PIECE))
+                .enumerate()
+                .for_each(|(k, (g, h))| piece(k * PIECE, g, h));
+        } else {
+            piece(0, &mut grad[..n], &mut hess[..n]);
         }
     }
 
@@ -130,35 +145,55 @@ impl Objective {
         }
     }
 
-    /// Mean loss at raw scores (for early stopping and training curves).
+    /// Mean loss at raw scores (for early stopping and training curves). Summed by pieces
+    /// of fixed size, then the pieces in order, so the result does not depend on the
+    /// number of threads.
     pub fn loss(&self, y: &[f64], score: &[f64], w: Option<&[f64]>) -> f64 {
-        let mut total = 0.0;
-        let mut weight_sum = 0.0;
-        for i in 0..y.len() {
-            let wi = w.map_or(1.0, |w| w[i]);
-            let (yi, s) = (y[i], score[i]);
-            let l = match *self {
-                Objective::SquaredError => (s - yi).powi(2),
-                Objective::AbsoluteError => (s - yi).abs(),
-                Objective::Huber { delta } => {
-                    let r = (s - yi).abs();
-                    if r <= delta {
-                        0.5 * r * r
-                    } else {
-                        delta * (r - 0.5 * delta)
-                    }
-                }
-                // Poisson deviance up to a term constant in the score.
-                Objective::Poisson => s.exp() - yi * s,
-                // log(1 + e^s) - y s, computed without overflow.
-                Objective::LogLoss => s.max(0.0) + (-s.abs()).exp().ln_1p() - yi * s,
-            };
-            total += wi * l;
-            weight_sum += wi;
-        }
+        let piece = |k: usize| {
+            let mut total = 0.0;
+            let mut weight_sum = 0.0;
+            for i in k * PIECE..((k + 1) * PIECE).min(y.len()) {
+                let wi = w.map_or(1.0, |w| w[i]);
+                total += wi * self.row_loss(y[i], score[i]);
+                weight_sum += wi;
+            }
+            (total, weight_sum)
+        };
+        let pieces = y.len().div_ceil(PIECE);
+        let sums: Vec<(f64, f64)> = if pieces >= 2 {
+            (0..pieces).into_par_iter().map(piece).collect()
+        } else {
+            (0..pieces).map(piece).collect()
+        };
+        let (total, weight_sum) = sums
+            .iter()
+            .fold((0.0, 0.0), |(t, s), (pt, ps)| (t + pt, s + ps));
         total / weight_sum
     }
+
+    #[inline]
+    fn row_loss(&self, yi: f64, s: f64) -> f64 {
+        match *self {
+            Objective::SquaredError => (s - yi).powi(2),
+            Objective::AbsoluteError => (s - yi).abs(),
+            Objective::Huber { delta } => {
+                let r = (s - yi).abs();
+                if r <= delta {
+                    0.5 * r * r
+                } else {
+                    delta * (r - 0.5 * delta)
+                }
+            }
+            // Poisson deviance up to a term constant in the score.
+            Objective::Poisson => s.exp() - yi * s,
+            // log(1 + e^s) - y s, computed without overflow.
+            Objective::LogLoss => s.max(0.0) + (-s.abs()).exp().ln_1p() - yi * s,
+        }
+    }
 }
+
+/// Rows per piece when gradients and losses are shared among threads.
+const PIECE: usize = 8 * 1024;
 
 #[inline]
 pub(crate) fn sigmoid(x: f64) -> f64 {

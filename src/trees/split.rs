@@ -1,6 +1,8 @@
 //! The best split of one node's histogram: for each feature, every threshold between bins,
 //! with the missing bin tried on both sides (its learned default direction).
 
+use std::hint::select_unpredictable;
+
 use super::binning::{BinnedData, MISSING_BIN};
 use super::histogram::{BinStats, Histogram, BINS};
 
@@ -64,27 +66,41 @@ impl SplitRules {
         features: &[usize],
         n_bins: impl Fn(usize) -> usize,
     ) -> Option<Split> {
+        self.best_split_in(features.iter().map(|&f| (f, hist.feature(f))), node, n_bins)
+    }
+
+    /// [`best_split`](Self::best_split) over `(feature, its bins)` pairs, in that order:
+    /// the histograms may be spread over several buffers, or be a group of features that
+    /// one thread holds.
+    pub(crate) fn best_split_in<'a>(
+        &self,
+        features: impl Iterator<Item = (usize, &'a [BinStats])>,
+        node: &NodeStats,
+        n_bins: impl Fn(usize) -> usize,
+    ) -> Option<Split> {
         let parent_score = self.score(node);
         let mut best: Option<Split> = None;
-        let mut scan = Scan::new();
-        for &f in features {
-            let bins = &hist.feature(f)[..=n_bins(f)];
-            let present = bins
-                .iter()
-                .enumerate()
-                .skip(1)
-                .filter(|(_, s)| s.count > 0)
-                .map(|(b, s)| (b as u8, *s));
-            self.scan_feature(
-                &mut scan,
-                f,
-                present,
-                bins[0],
-                node,
-                parent_score,
-                &mut best,
-            );
+        let mut scan = SCAN.take().unwrap_or_else(Scan::new);
+        for (f, bins) in features {
+            let bins = &bins[..=n_bins(f)];
+            // Empty bins are skipped without a branch (whether a bin is empty is a coin
+            // toss in smaller nodes): every bin is written, only non-empty ones advance.
+            // Not added either: a bin emptied by taking rows out may keep rounding dust.
+            let mut left = NodeStats::default();
+            let mut n = 0;
+            for (b, stats) in bins.iter().enumerate().skip(1) {
+                let mut sum = left;
+                sum.add(stats);
+                left = select_unpredictable(stats.count > 0, sum, left);
+                scan.code[n] = b as u8;
+                scan.grad[n] = left.grad;
+                scan.hess[n] = left.hess;
+                scan.count[n] = left.count;
+                n += usize::from(stats.count > 0);
+            }
+            self.scan_thresholds(&mut scan, n, f, bins[0], node, parent_score, &mut best);
         }
+        SCAN.set(Some(scan));
         best
     }
 
@@ -103,7 +119,7 @@ impl SplitRules {
     ) -> Option<Split> {
         let parent_score = self.score(node);
         let mut best: Option<Split> = None;
-        let mut scan = Scan::new();
+        let mut scan = SCAN.take().unwrap_or_else(Scan::new);
         let mut bins = [BinStats::default(); BINS];
         for &f in features {
             let codes = data.feature(f);
@@ -144,15 +160,13 @@ impl SplitRules {
                 }
             }
         }
+        SCAN.set(Some(scan));
         best
     }
 
     /// Tries every threshold of feature `f` after a bin in `present` (ascending, non-empty
     /// value bins; a threshold after an empty bin splits like the one before it, which the
     /// tie rule prefers anyway), with the `missing` bin on either side.
-    ///
-    /// Gains are computed for all thresholds in one loop over plain arrays first, so the
-    /// compiler can run the divisions two at a time; the rules are checked afterwards.
     #[allow(clippy::too_many_arguments)]
     #[inline]
     fn scan_feature(
@@ -175,6 +189,26 @@ impl SplitRules {
             scan.count[n] = left.count;
             n += 1;
         }
+        self.scan_thresholds(scan, n, f, missing, node, parent_score, best);
+    }
+
+    /// The thresholds after the first `n` entries of `scan` (cumulative sums of the
+    /// non-empty value bins, ascending), with the `missing` bin on either side.
+    ///
+    /// Gains are computed for all thresholds in one loop over plain arrays first, so the
+    /// compiler can run the divisions two at a time; the rules are checked afterwards.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn scan_thresholds(
+        &self,
+        scan: &mut Scan,
+        n: usize,
+        f: usize,
+        missing: BinStats,
+        node: &NodeStats,
+        parent_score: f64,
+        best: &mut Option<Split>,
+    ) {
         let lambda = self.lambda_l2;
         // The same operations, in the same order, as `score(l) + score(r) - parent_score`
         // on `NodeStats`, so both split paths agree to the bit.
@@ -196,6 +230,16 @@ impl SplitRules {
         let min_rows = self.min_samples_leaf.max(1);
         let mut best_gain = best.map_or(f64::NEG_INFINITY, |s| s.gain);
         for i in 0..n {
+            // Most thresholds gain less than the best so far: one comparison rules them
+            // out (what follows would reject them too).
+            let top = if with_missing {
+                scan.gain_left[i].max(scan.gain_right[i])
+            } else {
+                scan.gain_left[i]
+            };
+            if top <= best_gain || top.is_nan() {
+                continue;
+            }
             let left = NodeStats {
                 grad: scan.grad[i],
                 hess: scan.hess[i],
@@ -241,6 +285,12 @@ impl SplitRules {
             }
         }
     }
+}
+
+thread_local! {
+    /// Each search's working arrays (11 KB): zeroing fresh ones cost more than some
+    /// searches.
+    static SCAN: std::cell::Cell<Option<Box<Scan>>> = const { std::cell::Cell::new(None) };
 }
 
 /// Per-threshold working arrays of one feature's scan, reused across features.

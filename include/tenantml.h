@@ -499,13 +499,14 @@ TmlStatus tml_model_explain_json(const TmlModel *model,
                                  char **out_json);
 
 /*
- Describes the model as JSON: task, kind, features, blend weight, whether calibrated,
- importance (normalised gain and split counts, in feature order) and metadata.
+ Describes the model as JSON: task, kind, features, blend weight, tree counts (and the
+ round early stopping kept), whether calibrated, importance (normalised gain and split counts, in feature order) and metadata.
 
  # Safety
  `model` is a live handle; `out_json` is writable.
  */
-TmlStatus tml_model_info_json(const TmlModel *model, char **out_json);
+TmlStatus tml_model_info_json(const TmlModel *model,
+                              char **out_json);
 
 /*
  Sets descriptive metadata saved with the model, from a JSON object with any of `name`,

@@ -11,10 +11,11 @@
 //!     r#"{"model": "blend", "gbdt": {"rounds": 60, "min_samples_leaf": 3}, "forest": {"trees": 20}}"#,
 //! )?;
 //! let model = Model::fit(x.view(), &y, None, None, &params)?;
-//! let p = model.predict_row(&[10.0, 4.0, 1.0])?;
-//! assert!((p - 24.0).abs() < 4.0);
+//! // Row 2 of the data: 2 * 10 + 12 = 32.
+//! let p = model.predict_row(&[10.0, 12.0, 14.0])?;
+//! assert!((p - 32.0).abs() < 4.0, "{p}");
 //! let bytes = model.to_bytes()?;
-//! assert_eq!(Model::from_bytes(&bytes)?.predict_row(&[10.0, 4.0, 1.0])?, p);
+//! assert_eq!(Model::from_bytes(&bytes)?.predict_row(&[10.0, 12.0, 14.0])?, p);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

@@ -68,6 +68,7 @@ test-php: build preload
 
 bench: build
 	$(CARGO) bench --bench breaker
+	$(CARGO) bench --bench binning --bench gbdt --bench model --bench explain
 	TENANTML_LIB=$(LIB) $(PHP) php-ext/benchmarks/breaker.php
 	TENANTML_LIB=$(LIB) $(PHP) php-ext/benchmarks/model.php
 

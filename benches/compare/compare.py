@@ -9,9 +9,10 @@ Makes fixed, seeded datasets (written once as CSV), then in one run fits and pre
   * Random forest     (100 trees) tenantml CLI vs scikit-learn RandomForestRegressor(n_jobs=-1)
 
 and prints each pair with the ratio tenantml / peer (below 1 = tenantml faster or smaller
-error). Fit times include binning on both sides and exclude CSV parsing on both sides
+error; GBDT cases: median of --repeat runs, default 3). Fit times include binning on both sides
+and exclude CSV parsing on both sides
 (tenantml reports `fit_seconds` from inside the CLI; the peers get numpy arrays). Batch
-prediction is ns/row over the test set (tenantml: single-threaded; LightGBM: 2 threads).
+prediction is ns/row over the test set (both on 2 threads).
 
 Usage:  make compare          (creates target/compare-venv with requirements.txt)
    or:  python benches/compare/compare.py [--tenantml target/release/tenantml]
@@ -75,13 +76,20 @@ def cli(binary, args):
     return json.loads(out.stdout)
 
 
-def ours(binary, task, kind, paths, extra, work):
+def median_run(runs, key):
+    """The run whose `key` is the median (all runs fit the same seeded model)."""
+    return sorted(runs, key=lambda r: r[key])[len(runs) // 2]
+
+
+def ours(binary, task, kind, paths, extra, work, repeat=1):
     model = os.path.join(work, f"{task}_{kind}.tml")
-    fit = cli(binary, ["fit", "--task", task, "--model", kind, "--target", "y",
-                       "--train", paths["train"], "--out", model, *extra])
-    pred = cli(binary, ["predict", "--model", model, "--data", paths["test"],
-                        "--out", os.path.join(work, f"{task}_{kind}_pred.csv")])
-    return fit, pred
+    fits = [cli(binary, ["fit", "--task", task, "--model", kind, "--target", "y",
+                         "--train", paths["train"], "--out", model, *extra])
+            for _ in range(repeat)]
+    preds = [cli(binary, ["predict", "--model", model, "--data", paths["test"],
+                          "--out", os.path.join(work, f"{task}_{kind}_pred.csv")])
+             for _ in range(repeat)]
+    return median_run(fits, "fit_seconds"), median_run(preds, "predict_ns_per_row")
 
 
 def auc(y, p):
@@ -103,6 +111,12 @@ def auc(y, p):
 def logloss(y, p):
     p = np.clip(p, 1e-15, 1 - 1e-15)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def lightgbm(task, rounds, x, y, tx, ty, repeat):
+    runs = [lightgbm_run(task, rounds, x, y, tx, ty) for _ in range(repeat)]
+    fit = median_run(runs, "fit_seconds")
+    return {**fit, "predict_ns_per_row": median_run(runs, "predict_ns_per_row")["predict_ns_per_row"]}
 
 
 def lightgbm_run(task, rounds, x, y, tx, ty):
@@ -146,6 +160,8 @@ def main():
     ap.add_argument("--data-dir", default=os.path.join(root, "target/compare"))
     ap.add_argument("--quick", action="store_true", help="10,000 rows, 100 rounds, 30 trees")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of each GBDT case, median reported (the forest case runs once)")
     args = ap.parse_args()
 
     n_train, n_test = (10_000, 5_000) if args.quick else (50_000, 10_000)
@@ -164,17 +180,17 @@ def main():
 
     paths, x, y, tx, ty = sets["regression"]
     common = ["--rounds", str(rounds), "--max-leaves", "31", "--learning-rate", "0.1", "--seed", "0"]
-    fit, pred = ours(args.tenantml, "regression", "gbdt", paths, common, work)
+    fit, pred = ours(args.tenantml, "regression", "gbdt", paths, common, work, args.repeat)
     record(f"GBDT regression {n_train}x30, {rounds} rounds", fit, pred, "LightGBM",
-           lightgbm_run("regression", rounds, x, y, tx, ty), ["mae", "rmse"])
+           lightgbm("regression", rounds, x, y, tx, ty, args.repeat), ["mae", "rmse"])
     fit, pred = ours(args.tenantml, "regression", "forest", paths, ["--trees", str(trees), "--seed", "0"], work)
     record(f"Random forest {n_train}x30, {trees} trees", fit, pred, "scikit-learn RF",
            sklearn_forest(trees, x, y, tx, ty), ["mae", "rmse"])
 
     paths, x, y, tx, ty = sets["binary"]
-    fit, pred = ours(args.tenantml, "binary", "gbdt", paths, common, work)
+    fit, pred = ours(args.tenantml, "binary", "gbdt", paths, common, work, args.repeat)
     record(f"GBDT binary {n_train}x30 ({y.mean():.1%} positive), {rounds} rounds", fit, pred,
-           "LightGBM", lightgbm_run("binary", rounds, x, y, tx, ty), ["auc", "logloss"])
+           "LightGBM", lightgbm("binary", rounds, x, y, tx, ty, args.repeat), ["auc", "logloss"])
 
     if args.json:
         print(json.dumps(results, indent=2))

@@ -7,6 +7,7 @@
 use rayon::prelude::*;
 
 use super::tree::Tree;
+use crate::error::{Error, Result};
 
 /// 16 bytes. A split, or a leaf: threshold `+inf`, missing values left, left child itself,
 /// so every step from a leaf stays on it.
@@ -279,6 +280,36 @@ impl CompiledTrees {
             }
         }
     }
+}
+
+/// A row's length must equal the model's number of features.
+pub(crate) fn check_row(len: usize, n_features: usize) -> Result<()> {
+    if len != n_features {
+        return Err(Error::InvalidArgument(format!(
+            "row has {len} features, the model {n_features}"
+        )));
+    }
+    Ok(())
+}
+
+/// A batch must have the model's features as columns and one output slot per row.
+pub(crate) fn check_batch(
+    n_rows: usize,
+    n_cols: usize,
+    out_len: usize,
+    n_features: usize,
+) -> Result<()> {
+    if n_cols != n_features {
+        return Err(Error::InvalidArgument(format!(
+            "data has {n_cols} features, the model {n_features}"
+        )));
+    }
+    if out_len != n_rows {
+        return Err(Error::InvalidArgument(format!(
+            "output holds {out_len} values for {n_rows} rows"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::binning::{BinMapper, BinnedData};
-use super::compiled::CompiledTrees;
+use super::compiled::{check_batch, check_row, CompiledTrees};
 use super::grower::{grow, GrowRules};
 use super::split::SplitRules;
 use super::tree::Tree;
@@ -508,13 +508,7 @@ impl Forest {
     /// Prediction for one row: the mean of the trees' outputs (a probability for
     /// [`ForestTask::Binary`]). Bit-equal to the same row's [`predict`](Self::predict).
     pub fn predict_row(&self, row: &[f64]) -> Result<f64> {
-        if row.len() != self.n_features() {
-            return Err(Error::InvalidArgument(format!(
-                "row has {} features, the model {}",
-                row.len(),
-                self.n_features()
-            )));
-        }
+        check_row(row.len(), self.n_features())?;
         // Same operations as `predict`: the tree sum from 0, then one division.
         Ok(self.compiled.row_sum(0.0, row) / self.trees.len() as f64)
     }
@@ -523,20 +517,7 @@ impl Forest {
     /// chunks of rows are scored in parallel on the current rayon pool; every answer is
     /// bit-equal to [`predict_row`](Self::predict_row)'s.
     pub fn predict(&self, x: ArrayView2<f64>, out: &mut [f64]) -> Result<()> {
-        if x.ncols() != self.n_features() {
-            return Err(Error::InvalidArgument(format!(
-                "data has {} features, the model {}",
-                x.ncols(),
-                self.n_features()
-            )));
-        }
-        if out.len() != x.nrows() {
-            return Err(Error::InvalidArgument(format!(
-                "output holds {} values for {} rows",
-                out.len(),
-                x.nrows()
-            )));
-        }
+        check_batch(x.nrows(), x.ncols(), out.len(), self.n_features())?;
         let x = x.as_standard_layout();
         let rows = x.as_slice().expect("standard layout is contiguous");
         let n_features = self.n_features();

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::binning::{BinMapper, BinnedData};
-use super::compiled::CompiledTrees;
+use super::compiled::{check_batch, check_row, CompiledTrees};
 use super::grower::{grow, GrowRules};
 use super::objective::Objective;
 use super::split::SplitRules;
@@ -424,13 +424,7 @@ impl Gbdt {
 
     /// Prediction for one row (probability for log-loss, rate for Poisson).
     pub fn predict_row(&self, row: &[f64]) -> Result<f64> {
-        if row.len() != self.n_features() {
-            return Err(Error::InvalidArgument(format!(
-                "row has {} features, the model {}",
-                row.len(),
-                self.n_features()
-            )));
-        }
+        check_row(row.len(), self.n_features())?;
         Ok(self.params.objective.transform(self.raw_row(row)))
     }
 
@@ -441,20 +435,7 @@ impl Gbdt {
 
     /// Predictions for every row of `x`, written into `out`.
     pub fn predict(&self, x: ArrayView2<f64>, out: &mut [f64]) -> Result<()> {
-        if x.ncols() != self.n_features() {
-            return Err(Error::InvalidArgument(format!(
-                "data has {} features, the model {}",
-                x.ncols(),
-                self.n_features()
-            )));
-        }
-        if out.len() != x.nrows() {
-            return Err(Error::InvalidArgument(format!(
-                "output holds {} values for {} rows",
-                out.len(),
-                x.nrows()
-            )));
-        }
+        check_batch(x.nrows(), x.ncols(), out.len(), self.n_features())?;
         let x = x.as_standard_layout();
         let rows = x.as_slice().expect("standard layout is contiguous");
         out.fill(self.base_score);

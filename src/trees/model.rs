@@ -29,6 +29,7 @@ use rand::{rngs::StdRng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::calibration::Calibrator;
+use super::compiled::{check_batch, check_row};
 use super::explain::{top_reasons, Reason, ReasonDirection, TreeExplainer};
 use super::forest::{Forest, ForestParams, ForestTask};
 use super::format::{self, ModelMetadata, Validate};
@@ -578,19 +579,9 @@ impl Model {
             )
     }
 
-    fn check_row(&self, len: usize) -> Result<()> {
-        if len != self.n_features() {
-            return Err(Error::InvalidArgument(format!(
-                "row has {len} features, the model {}",
-                self.n_features()
-            )));
-        }
-        Ok(())
-    }
-
     /// One prediction: the value (regression) or the calibrated probability (binary).
     pub fn predict_row(&self, row: &[f64]) -> Result<f64> {
-        self.check_row(row.len())?;
+        check_row(row.len(), self.n_features())?;
         let mut p = 0.0;
         for (member, w) in self.members() {
             p += w * member.predict_row(row)?;
@@ -608,14 +599,7 @@ impl Model {
 
     /// Predictions for every row of `x` (row-major or not), written into `out`.
     pub fn predict(&self, x: ArrayView2<f64>, out: &mut [f64]) -> Result<()> {
-        self.check_row(x.ncols())?;
-        if out.len() != x.nrows() {
-            return Err(Error::InvalidArgument(format!(
-                "output holds {} values for {} rows",
-                out.len(),
-                x.nrows()
-            )));
-        }
+        check_batch(x.nrows(), x.ncols(), out.len(), self.n_features())?;
         match (&self.stored.gbdt, &self.stored.forest) {
             (Some(g), Some(f)) => {
                 let w = self.stored.gbdt_weight;
@@ -640,7 +624,7 @@ impl Model {
 
     /// Feature contributions for one row (see [`Explanation`] for their units).
     pub fn explain(&self, row: &[f64]) -> Result<Explanation> {
-        self.check_row(row.len())?;
+        check_row(row.len(), self.n_features())?;
         let explainers = match self.explainers.get() {
             Some(e) => e,
             None => {

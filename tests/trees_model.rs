@@ -295,8 +295,15 @@ fn metadata_travels_with_the_file() {
         &params(r#"{"gbdt": {"rounds": 5}}"#),
     )
     .unwrap();
-    model.metadata_mut().name = Some("usage-tenant-7".into());
-    model.metadata_mut().version = Some(3);
+    model
+        .metadata_mut()
+        .update_from_json(r#"{"name": "usage-tenant-7", "version": 3, "extra": {"owner": "ops"}}"#)
+        .unwrap();
+    let err = model
+        .metadata_mut()
+        .update_from_json(r#"{"nam": "x"}"#)
+        .unwrap_err();
+    assert!(matches!(err, Error::Parse(_)), "{err}");
     let dir = common::ScratchDir::new("model-file");
     let path = dir.path().join("m.tml");
     model.save(&path).unwrap();
@@ -308,4 +315,5 @@ fn metadata_travels_with_the_file() {
         ["f0", "f1", "f2", "f3", "f4"]
     );
     assert_eq!(back.metadata().library_version, tenantml::VERSION);
+    assert_eq!(back.metadata().extra["owner"], "ops");
 }

@@ -337,36 +337,8 @@ pub unsafe extern "C" fn tml_model_set_metadata_json(
     guard(|| {
         let model = model.as_mut().ok_or(Error::NullPointer("model"))?;
         let json = str_arg(json, "json")?;
-        let update: MetadataUpdate =
-            serde_json::from_str(json).map_err(|e| Error::Parse(format!("model metadata: {e}")))?;
-        let meta = model.model.metadata_mut();
-        if let Some(v) = update.name {
-            meta.name = Some(v);
-        }
-        if let Some(v) = update.version {
-            meta.version = Some(v);
-        }
-        if let Some(v) = update.created_at {
-            meta.created_at = Some(v);
-        }
-        if let Some(v) = update.training_metrics {
-            meta.training_metrics.extend(v);
-        }
-        if let Some(v) = update.extra {
-            meta.extra.extend(v);
-        }
-        Ok(())
+        model.model.metadata_mut().update_from_json(json)
     })
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MetadataUpdate {
-    name: Option<String>,
-    version: Option<u64>,
-    created_at: Option<String>,
-    training_metrics: Option<std::collections::BTreeMap<String, f64>>,
-    extra: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 /// Serialises the model to the model file format into `*out_bytes`; free with

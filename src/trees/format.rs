@@ -68,6 +68,41 @@ pub struct ModelMetadata {
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
+impl ModelMetadata {
+    /// Applies a JSON object with any of `name`, `version`, `created_at`,
+    /// `training_metrics` and `extra`: given fields replace (maps: extend) the current ones,
+    /// others are kept; an unknown field is a parse error.
+    pub fn update_from_json(&mut self, json: &str) -> Result<()> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Update {
+            name: Option<String>,
+            version: Option<u64>,
+            created_at: Option<String>,
+            training_metrics: Option<BTreeMap<String, f64>>,
+            extra: Option<BTreeMap<String, serde_json::Value>>,
+        }
+        let update: Update =
+            serde_json::from_str(json).map_err(|e| Error::Parse(format!("model metadata: {e}")))?;
+        if let Some(v) = update.name {
+            self.name = Some(v);
+        }
+        if let Some(v) = update.version {
+            self.version = Some(v);
+        }
+        if let Some(v) = update.created_at {
+            self.created_at = Some(v);
+        }
+        if let Some(v) = update.training_metrics {
+            self.training_metrics.extend(v);
+        }
+        if let Some(v) = update.extra {
+            self.extra.extend(v);
+        }
+        Ok(())
+    }
+}
+
 impl Default for ModelMetadata {
     fn default() -> Self {
         ModelMetadata {

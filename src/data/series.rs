@@ -561,17 +561,41 @@ fn sort_and_merge(
     Ok((ts, vs, sorted, first_rows))
 }
 
-/// The most common positive difference between consecutive distinct (sorted) timestamps; ties
-/// go to the smallest. `None` for a single timestamp.
-fn infer_frequency(ts: &[i64]) -> Option<i64> {
-    let mut counts: HashMap<i64, usize> = HashMap::new();
+/// Counts the steps between consecutive distinct (sorted) timestamps.
+fn count_steps(ts: &[i64], counts: &mut HashMap<i64, usize>) {
     for w in ts.windows(2) {
         *counts.entry(w[1] - w[0]).or_default() += 1;
     }
+}
+
+/// The most common step; ties go to the smallest. `None` when there are no steps.
+fn most_common(counts: &HashMap<i64, usize>) -> Option<i64> {
     counts
-        .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-        .map(|(d, _)| d)
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(&d, _)| d)
+}
+
+/// The most common positive difference between consecutive distinct (sorted) timestamps; ties
+/// go to the smallest. `None` for a single timestamp.
+fn infer_frequency(ts: &[i64]) -> Option<i64> {
+    let mut counts = HashMap::new();
+    count_steps(ts, &mut counts);
+    most_common(&counts)
+}
+
+/// The frequency at which distinct sorted timestamps form a regular series by themselves
+/// (with gaps): their most common step, when there are at least two steps, that step makes up
+/// at least half of them, and every step is a multiple of it. `None` for irregular or too short
+/// input.
+fn regular_frequency(ts: &[i64]) -> Option<i64> {
+    if ts.len() < 3 {
+        return None;
+    }
+    let f = infer_frequency(ts)?;
+    let steps = ts.len() - 1;
+    let hits = ts.windows(2).filter(|w| w[1] - w[0] == f).count();
+    (2 * hits >= steps && ts.windows(2).all(|w| (w[1] - w[0]) % f == 0)).then_some(f)
 }
 
 /// Checks every timestamp's range and every value's finiteness (NaN allowed).
@@ -720,10 +744,17 @@ fn build(
 /// grouped by id into [`Series`] that share one frequency.
 ///
 /// The id type is anything hashable and printable: `u64` tenant ids, `String` names, `&str`.
-/// Every series is built under the same [`SeriesOptions`]. When the frequency is inferred,
-/// it is inferred per series and must agree across series (an error names the first series
-/// that disagrees); a series with a single timestamp takes the common frequency, so a tenant on
-/// its first day still has a place in the panel.
+/// Every series is built under the same [`SeriesOptions`] and one frequency. When that is not
+/// given, it is inferred from the *regular* series: those with at least three distinct
+/// timestamps whose most common step makes up at least half of their steps and divides all of
+/// them; that step is the series' own frequency. Regular series must agree; one that does not (a daily tenant in an
+/// hourly panel) is an error naming it and the series it disagrees with. Irregular and short
+/// series (a tenant with usage in a few scattered hours, or only one or two reports so far)
+/// take the common frequency with gaps, so a tenant on its first day still has a place in the
+/// panel; they must lie on its grid. With no regular series at all, the most common step
+/// pooled over all series is used. Caveat: a sparse tenant whose few reports happen to be
+/// evenly spaced (0h, 2h, 4h) counts as regular at that spacing; give the frequency in the
+/// options when series are that sparse.
 ///
 /// ```
 /// use tenantml::data::series::{Panel, SeriesOptions};
@@ -750,8 +781,8 @@ pub struct Panel<K> {
 impl<K: Clone + Eq + Hash + Display> Panel<K> {
     /// Groups the rows by id (in first-seen order) and builds one [`Series`] per id. Errors are
     /// those of [`Series::new`], prefixed with the series id; positions are rows of the
-    /// combined input. Also an error: lengths that differ, no rows, series whose inferred
-    /// frequencies differ, or only single-timestamp series with no frequency given.
+    /// combined input. Also an error: lengths that differ, no rows, regular series with
+    /// different frequencies, or only single-timestamp series with no frequency given.
     pub fn new(
         ids: &[K],
         timestamps: &[i64],
@@ -785,33 +816,43 @@ impl<K: Clone + Eq + Hash + Display> Panel<K> {
             other => other,
         };
 
-        // The common frequency: given, or inferred per series and required to agree.
+        // The common frequency: given, or the one every regular series shows (they must
+        // agree), or failing any regular series, the most common step pooled over all series.
         let (frequency, inferred) = match options.frequency {
             Some(f) => (f, false),
             None => {
-                let mut common: Option<(i64, usize)> = None;
-                for (g, rows) in groups.iter().enumerate() {
-                    let mut ts: Vec<i64> = rows.iter().map(|&r| timestamps[r]).collect();
-                    ts.sort_unstable();
-                    ts.dedup();
-                    let Some(f) = infer_frequency(&ts) else {
+                let distinct: Vec<Vec<i64>> = groups
+                    .iter()
+                    .map(|rows| {
+                        let mut ts: Vec<i64> = rows.iter().map(|&r| timestamps[r]).collect();
+                        ts.sort_unstable();
+                        ts.dedup();
+                        ts
+                    })
+                    .collect();
+                let mut agreed: Option<(i64, &K)> = None;
+                for (ts, id) in distinct.iter().zip(&order) {
+                    let Some(own) = regular_frequency(ts) else {
                         continue;
                     };
-                    match common {
-                        None => common = Some((f, g)),
-                        Some((c, first)) if c != f => {
+                    match agreed {
+                        None => agreed = Some((own, id)),
+                        Some((f, first)) if f != own => {
                             return Err(Error::InvalidArgument(format!(
-                                "series '{}' has a period of {f} s but series '{}' has {c} s; \
-                                 all series of a panel need the same frequency (give it in the \
-                                 options if the inference is wrong)",
-                                order[g], order[first]
+                                "series '{id}' is regular with a period of {own} s, but series \
+                                 '{first}' with {f} s; all series of a panel need the same \
+                                 frequency (give it in the options if the inference is wrong)"
                             )))
                         }
                         Some(_) => {}
                     }
                 }
-                match common {
-                    Some((f, _)) => (f, true),
+                let mut pooled = HashMap::new();
+                for ts in &distinct {
+                    count_steps(ts, &mut pooled);
+                }
+                match agreed.map(|(f, _)| f).or_else(|| most_common(&pooled)) {
+                    Some(f) => (f, true),
                     None => {
                         return Err(Error::InvalidArgument(
                             "cannot infer the frequency: every series has a single timestamp; \

@@ -508,15 +508,25 @@ fn check_lengths(n_timestamps: usize, n_values: usize) -> Result<()> {
     Ok(())
 }
 
-/// Sorts and merges the rows `rows` (indices into `timestamps` / `values`, in input order):
-/// returns the distinct timestamps, their merged values, whether sorting was needed, and for
-/// each distinct timestamp the first input row that had it (for error messages).
+/// Input rows sorted and merged by timestamp.
+struct Merged {
+    /// Distinct timestamps, ascending.
+    timestamps: Vec<i64>,
+    /// Their merged values.
+    values: Vec<f64>,
+    /// Whether sorting was needed.
+    sorted: bool,
+    /// For each distinct timestamp, the first input row that had it (for error messages).
+    first_rows: Vec<usize>,
+}
+
+/// Sorts and merges the rows `rows` (indices into `timestamps` / `values`, in input order).
 fn sort_and_merge(
     rows: &[usize],
     timestamps: &[i64],
     values: &[f64],
     policy: DuplicatePolicy,
-) -> Result<(Vec<i64>, Vec<f64>, bool, Vec<usize>)> {
+) -> Result<Merged> {
     let sorted = rows.windows(2).any(|w| timestamps[w[0]] > timestamps[w[1]]);
     let mut order = rows.to_vec();
     if sorted {
@@ -558,7 +568,12 @@ fn sort_and_merge(
         first_rows.push(group[0]);
         i = j;
     }
-    Ok((ts, vs, sorted, first_rows))
+    Ok(Merged {
+        timestamps: ts,
+        values: vs,
+        sorted,
+        first_rows,
+    })
 }
 
 /// Counts the steps between consecutive distinct (sorted) timestamps.
@@ -633,8 +648,12 @@ fn build(
     options: &SeriesOptions,
     common: Option<(i64, bool)>,
 ) -> Result<Series> {
-    let (ts, vs, sorted, first_rows) =
-        sort_and_merge(rows, timestamps, values, options.duplicates)?;
+    let Merged {
+        timestamps: ts,
+        values: vs,
+        sorted,
+        first_rows,
+    } = sort_and_merge(rows, timestamps, values, options.duplicates)?;
 
     let given = options.frequency.map(|f| (f, false));
     let (frequency, inferred_frequency) = match common.or(given) {

@@ -63,6 +63,15 @@ fn parser_known_answers() {
         parse_timestamp("2023-12-31T19:00:00-05:00").unwrap(),
         1_704_067_200
     );
+    // PostgreSQL's timestamptz text: an hours-only offset.
+    assert_eq!(
+        parse_timestamp("2024-01-01 01:00:00+01").unwrap(),
+        1_704_067_200
+    );
+    assert_eq!(
+        parse_timestamp("2024-01-01 01:00:00.25+01").unwrap(),
+        1_704_067_200
+    );
     // Unix seconds as text, with surrounding spaces.
     assert_eq!(parse_timestamp(" 1704067200 ").unwrap(), 1_704_067_200);
     assert_eq!(parse_timestamp("-86400").unwrap(), -86_400);
@@ -211,6 +220,33 @@ fn waterflow() -> (Vec<String>, Vec<f64>) {
         values.push(v.trim().parse().expect("a number"));
     }
     (timestamps, values)
+}
+
+/// The fixture is the shared file, byte for byte, where the shared directory exists: next to
+/// the repository (`../shared`), or next to the worktrees' directory (`../../shared`). A plain
+/// clone has neither; then the test only says so, unless `TENANTML_DATA` is set.
+#[test]
+fn waterflow_fixture_matches_the_shared_file() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let fixture =
+        std::fs::read(format!("{root}/tests/fixtures/waterflow_hourly.csv")).expect("fixture");
+    let candidates = [
+        format!("{root}/../shared/data/waterflow_hourly.csv"),
+        format!("{root}/../../shared/data/waterflow_hourly.csv"),
+    ];
+    match candidates
+        .iter()
+        .find_map(|p| std::fs::read(p).ok().map(|b| (p, b)))
+    {
+        Some((path, bytes)) => assert!(
+            bytes == fixture,
+            "tests/fixtures/waterflow_hourly.csv differs from {path}"
+        ),
+        None if std::env::var_os("TENANTML_DATA").is_some() => {
+            panic!("TENANTML_DATA is set but none of {candidates:?} can be read")
+        }
+        None => eprintln!("note: the shared data directory is absent; using the fixture copy"),
+    }
 }
 
 #[test]

@@ -213,8 +213,14 @@ fn parse_reason(text: &str) -> std::result::Result<i64, String> {
         Some(sign @ (b'+' | b'-')) => {
             c.pos += 1;
             let oh = c.digits(2).ok_or_else(shape)?;
-            c.eat(b':');
-            let om = c.digits(2).ok_or_else(shape)?;
+            // +HH:MM, +HHMM, or +HH alone (PostgreSQL's timestamptz output).
+            let om = if c.eat(b':') {
+                c.digits(2).ok_or_else(shape)?
+            } else if c.peek().is_none() {
+                0
+            } else {
+                c.digits(2).ok_or_else(shape)?
+            };
             if om > 59 || oh > 18 || (oh == 18 && om > 0) {
                 return Err(format!(
                     "has offset {}{oh:02}:{om:02}, outside -18:00..+18:00",
@@ -249,7 +255,8 @@ fn check_range(t: i64) -> std::result::Result<(), String> {
 /// Parses a timestamp into UTC unix seconds.
 ///
 /// Accepted: integer unix seconds (`"1704067200"`); RFC 3339 / ISO 8601 date-times with `Z` or
-/// an offset (`2024-01-01T00:00:00Z`, `2022-03-27T03:00:00+02:00`, `+0200` also accepted),
+/// an offset (`2024-01-01T00:00:00Z`, `2022-03-27T03:00:00+02:00`; `+0200` and PostgreSQL's
+/// `+02` also accepted),
 /// optionally with fractional seconds (dropped, rounding down), with a space or `t` instead of
 /// `T`, or without seconds (`2024-01-01T09:30Z`); and a bare date (`2024-01-01`), read as
 /// midnight UTC for daily data. A date-time without offset is an error, because a local time is

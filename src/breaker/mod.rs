@@ -16,7 +16,7 @@
 //! # Ok::<(), tenantml::Error>(())
 //! ```
 //!
-//! Design: each breaker is one fixed-size slot of atomics ([`slot`]). Its state, epoch,
+//! Design: each breaker is one fixed-size slot of atomics (the private `slot` module). Its state, epoch,
 //! backoff count and reopen time are packed into one control word, so every transition is a
 //! single compare-and-swap checked against [`State::can_become`]. Counters and window
 //! entries carry the epoch they were written in; a transition starts a new epoch, which

@@ -780,7 +780,7 @@ impl Model {
         &mut self.metadata
     }
 
-    /// The model file's bytes (see [`format`]).
+    /// The model file's bytes (see [`format`](mod@format)).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let mut metadata = self.metadata.clone();
         metadata.feature_names = self.stored.feature_names.clone();

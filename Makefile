@@ -40,6 +40,7 @@ preload: build
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --all-features --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --release --all-features
 
 test-rust:
 	$(CARGO) test --release --all-features

@@ -1,0 +1,563 @@
+//! Seasonality: the autocorrelation of a series with gaps, and its dominant seasonal periods
+//! with their strength.
+//!
+//! The detected periods pick the lags and seasonal baselines of a forecast (24 and 168 for
+//! an hourly series with a daily and a weekly cycle; 7 for a daily one).
+//!
+//! # Method
+//! 1. A least-squares line (on the present values) is subtracted, so a trend does not
+//!    swamp the autocorrelation.
+//! 2. Candidates come from the autocorrelation function (local maxima above a significance
+//!    bound, by default `2 / sqrt(m)` for `m` present values: the first eight by lag and the
+//!    eight highest) and from the periodogram (its eight highest local maxima, each refined
+//!    to the lag with the highest autocorrelation within 5 % of `1 / frequency`, and kept
+//!    only if that autocorrelation is above the bound too). Callers who know the natural
+//!    periods of their frequency can pass them instead ([`SeasonalityOptions::candidates`]).
+//! 3. Every candidate is scored by its [strength](#strength), shortest period first, and
+//!    kept if the strength reaches [`SeasonalityOptions::min_strength`].
+//!
+//! # Strength
+//! For a period `p`: the series minus its centred moving average of length `p` (a `2 x p`
+//! average for even `p`, as in classical decomposition) is the detrended series `d`; the
+//! seasonal component is the mean of `d` per phase (`t mod p`) and the remainder `r` is `d`
+//! minus it. The strength is the share of `d`'s variance the phase means explain, adjusted
+//! for the `q` means fitted (like an adjusted R², so pure noise scores about 0 for any
+//! period):
+//!
+//! `strength = max(0, 1 - (SS(r) / (m - q)) / (SS(d) / (m - 1)))`
+//!
+//! with `SS` the sum of squared deviations from the mean over the `m` present values.
+//!
+//! **Multiples.** A period that is a multiple of periods already kept (48 or 168 after 24)
+//! always explains at least as much as its divisors, since its phase means can reproduce
+//! theirs. So it is scored on what it adds: the kept divisors' phase means are removed
+//! from `d` first (shortest first), and the strength is measured on that remainder. A
+//! multiple is reported only if this added strength reaches `min_strength`, and its
+//! reported strength is the added one: with a daily and a weekly cycle, 168 reports how much
+//! the weekly cycle explains beyond the daily one. A divisor of a kept period (12 under 24)
+//! is scored on its own and reported when it carries strength itself (a twice-daily
+//! rush has a real 12-hour cycle).
+
+use std::f64::consts::PI;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A lag's autocorrelation needs at least this many pairs of present values; below, NaN.
+const MIN_PAIRS: usize = 2;
+/// Candidates taken from each source (first ACF peaks, highest ACF peaks, periodogram).
+const CANDIDATES_PER_SOURCE: usize = 8;
+
+/// Settings of [`detect_seasonality`].
+///
+/// ```
+/// use tenantml::features::seasonality::SeasonalityOptions;
+/// let hourly = SeasonalityOptions { candidates: Some(vec![24, 168]), ..Default::default() };
+/// assert_eq!(hourly.min_strength, 0.1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SeasonalityOptions {
+    /// Longest period considered; `None` (and any larger value) means `n / 2`, since a
+    /// period is only credible when the series holds two full cycles.
+    pub max_period: Option<usize>,
+    /// Smallest strength, in `[0, 1)`, for a period to be reported. Default 0.1.
+    pub min_strength: f64,
+    /// Autocorrelation a candidate must exceed, in `(0, 1)`; `None` means `2 / sqrt(m)`
+    /// for `m` present values (the approximate 95 % bound of white noise).
+    pub acf_threshold: Option<f64>,
+    /// Periods to test instead of searching the autocorrelation and periodogram, e.g. the
+    /// natural periods of the frequency (24 and 168 for hourly data, 7 and 30 for daily).
+    /// Each must be at least 2; those above the longest period are skipped.
+    pub candidates: Option<Vec<usize>>,
+}
+
+impl Default for SeasonalityOptions {
+    fn default() -> Self {
+        SeasonalityOptions {
+            max_period: None,
+            min_strength: 0.1,
+            acf_threshold: None,
+            candidates: None,
+        }
+    }
+}
+
+/// One detected seasonal period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeasonalPeriod {
+    /// Period in steps of the series (24 for a daily cycle in hourly data).
+    pub period: usize,
+    /// Strength in `[0, 1]` as defined in the [module documentation](self): for a multiple
+    /// of another reported period, the strength it adds beyond it.
+    pub strength: f64,
+    /// Autocorrelation of the linearly detrended series at lag `period`.
+    pub acf: f64,
+}
+
+/// Autocorrelation at lags `0..=max_lag` of a series where NaN marks a missing value
+/// (index = lag, `acf[0] = 1`).
+///
+/// Pairwise complete: lag `k` uses only the pairs `(x[t], x[t+k])` where both are present,
+/// around the mean `x̄` of all present values,
+///
+/// `acf[k] = (Σ (x[t] - x̄)(x[t+k] - x̄) / m_k) / (Σ (x[t] - x̄)² / m_0)`
+///
+/// with `m_k` the number of complete pairs at lag `k` (statsmodels'
+/// `acf(x, adjusted=True, missing="conservative")`). The per-lag normalisation keeps gaps
+/// from shrinking the correlation; it also means a value can slightly exceed 1 in magnitude
+/// at long lags. A lag with fewer than 2 complete pairs is NaN; a constant series has NaN at
+/// every lag but 0. Computed with an FFT, `O(n log n)` whatever `max_lag`.
+///
+/// Errors: an empty series, an infinite value, no present value, or `max_lag >= n`.
+///
+/// ```
+/// use tenantml::features::seasonality::autocorrelation;
+/// let x: Vec<f64> = (0..48).map(|t| if t % 4 < 2 { 1.0 } else { -1.0 }).collect();
+/// let acf = autocorrelation(&x, 4)?;
+/// assert_eq!(acf[0], 1.0);
+/// assert!((acf[2] + 1.0).abs() < 1e-9 && (acf[4] - 1.0).abs() < 1e-9);
+/// # Ok::<(), tenantml::Error>(())
+/// ```
+pub fn autocorrelation(values: &[f64], max_lag: usize) -> Result<Vec<f64>> {
+    check_values(values)?;
+    if max_lag >= values.len() {
+        return Err(Error::InvalidArgument(format!(
+            "max_lag ({max_lag}) must be below the series length ({})",
+            values.len()
+        )));
+    }
+    Ok(Correlogram::new(values, max_lag, false).acf)
+}
+
+/// The dominant seasonal periods of a series (NaN = missing), strongest first (ties: the
+/// shorter period first). See the [module documentation](self) for the method and the
+/// definition of strength. A series without seasonality gives an empty list.
+///
+/// Errors: an empty series, an infinite value, fewer than 4 present values or 4 values in
+/// all, `min_strength` outside `[0, 1)`, `acf_threshold` outside `(0, 1)`, `max_period` or a
+/// candidate below 2.
+///
+/// ```
+/// use tenantml::features::seasonality::{detect_seasonality, SeasonalityOptions};
+/// // Two weeks of a daily pattern in a daily series: a weekly cycle.
+/// let x: Vec<f64> = (0..84).map(|t| [5.0, 6.0, 6.5, 6.0, 7.0, 2.0, 1.0][t % 7]).collect();
+/// let found = detect_seasonality(&x, &SeasonalityOptions::default())?;
+/// assert_eq!(found[0].period, 7);
+/// assert!(found[0].strength > 0.9);
+/// # Ok::<(), tenantml::Error>(())
+/// ```
+pub fn detect_seasonality(
+    values: &[f64],
+    options: &SeasonalityOptions,
+) -> Result<Vec<SeasonalPeriod>> {
+    check_values(values)?;
+    let n = values.len();
+    let present = values.iter().filter(|v| !v.is_nan()).count();
+    if n < 4 || present < 4 {
+        return Err(Error::InvalidArgument(format!(
+            "seasonality needs at least 4 values with 4 present (got {n} with {present} present)"
+        )));
+    }
+    if !(0.0..1.0).contains(&options.min_strength) {
+        return Err(Error::InvalidArgument(format!(
+            "min_strength must be in [0, 1), got {}",
+            options.min_strength
+        )));
+    }
+    if let Some(t) = options.acf_threshold {
+        if !(t > 0.0 && t < 1.0) {
+            return Err(Error::InvalidArgument(format!(
+                "acf_threshold must be in (0, 1), got {t}"
+            )));
+        }
+    }
+    if options.max_period.is_some_and(|p| p < 2) {
+        return Err(Error::InvalidArgument(
+            "max_period must be at least 2".into(),
+        ));
+    }
+    if let Some(c) = &options.candidates {
+        if let Some(bad) = c.iter().find(|&&p| p < 2) {
+            return Err(Error::InvalidArgument(format!(
+                "candidate periods must be at least 2, got {bad}"
+            )));
+        }
+    }
+    let limit = options.max_period.map_or(n / 2, |p| p.min(n / 2));
+    // One lag past the limit tells whether the limit itself is a local maximum.
+    let max_lag = (limit + 1).min(n - 1);
+    let detrended = detrend_linear(values);
+    let gram = Correlogram::new(&detrended, max_lag, true);
+    let acf = &gram.acf;
+    let bound = options
+        .acf_threshold
+        .unwrap_or(2.0 / (present as f64).sqrt());
+
+    let mut candidates: Vec<usize> = match &options.candidates {
+        Some(c) => c.iter().copied().filter(|&p| p <= limit).collect(),
+        None => {
+            let peaks: Vec<usize> = (2..=limit)
+                .filter(|&k| {
+                    acf[k] > bound
+                        && acf[k] > acf[k - 1]
+                        && (k + 1 >= acf.len() || !(acf[k] < acf[k + 1]))
+                })
+                .collect();
+            let mut c: Vec<usize> = peaks.iter().copied().take(CANDIDATES_PER_SOURCE).collect();
+            let mut by_acf = peaks;
+            by_acf.sort_by(|&a, &b| acf[b].total_cmp(&acf[a]).then(a.cmp(&b)));
+            c.extend(by_acf.into_iter().take(CANDIDATES_PER_SOURCE));
+            c.extend(gram.periodogram_candidates(limit, bound));
+            c
+        }
+    };
+    candidates.sort_unstable();
+    candidates.dedup();
+
+    let mut found: Vec<SeasonalPeriod> = Vec::new();
+    for p in candidates {
+        let bases: Vec<usize> = found
+            .iter()
+            .map(|s| s.period)
+            .filter(|&b| p % b == 0)
+            .collect();
+        let strength = strength(values, p, &bases);
+        if strength >= options.min_strength && strength > 0.0 {
+            found.push(SeasonalPeriod {
+                period: p,
+                strength,
+                acf: acf[p],
+            });
+        }
+    }
+    found.sort_by(|a, b| {
+        b.strength
+            .total_cmp(&a.strength)
+            .then(a.period.cmp(&b.period))
+    });
+    Ok(found)
+}
+
+fn check_values(values: &[f64]) -> Result<()> {
+    if values.is_empty() {
+        return Err(Error::InvalidArgument("the series is empty".into()));
+    }
+    if let Some(i) = values.iter().position(|v| v.is_infinite()) {
+        return Err(Error::InvalidArgument(format!(
+            "value {i} is infinite (use NaN for a missing value)"
+        )));
+    }
+    if values.iter().all(|v| v.is_nan()) {
+        return Err(Error::InvalidArgument(
+            "every value is missing (NaN)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The series minus its least-squares line over the present values (NaN stays NaN).
+fn detrend_linear(values: &[f64]) -> Vec<f64> {
+    let (mut m, mut st, mut sx) = (0.0, 0.0, 0.0);
+    for (t, &x) in values.iter().enumerate() {
+        if !x.is_nan() {
+            m += 1.0;
+            st += t as f64;
+            sx += x;
+        }
+    }
+    let (tm, xm) = (st / m, sx / m);
+    let (mut stt, mut stx) = (0.0, 0.0);
+    for (t, &x) in values.iter().enumerate() {
+        if !x.is_nan() {
+            let dt = t as f64 - tm;
+            stt += dt * dt;
+            stx += dt * (x - xm);
+        }
+    }
+    let slope = if stt > 0.0 { stx / stt } else { 0.0 };
+    values
+        .iter()
+        .enumerate()
+        .map(|(t, &x)| x - xm - slope * (t as f64 - tm))
+        .collect()
+}
+
+/// Autocorrelation (and optionally the periodogram) of a series with gaps, by FFT.
+struct Correlogram {
+    acf: Vec<f64>,
+    /// `|D_j|²` of the mean-centred series (gaps as 0) for `j in 0..=nfft/2`.
+    power: Vec<f64>,
+    nfft: usize,
+}
+
+impl Correlogram {
+    fn new(values: &[f64], max_lag: usize, keep_power: bool) -> Self {
+        let n = values.len();
+        let (sum, count) = values
+            .iter()
+            .filter(|v| !v.is_nan())
+            .fold((0.0, 0usize), |(s, c), &v| (s + v, c + 1));
+        let mean = sum / count as f64;
+        // Padding to n + max_lag keeps the circular correlation from wrapping.
+        let nfft = (n + max_lag).next_power_of_two().max(2);
+        // Deviations in the real part, the presence mask in the imaginary part: one FFT
+        // transforms both.
+        let mut re = vec![0.0; nfft];
+        let mut im = vec![0.0; nfft];
+        let mut ss0 = 0.0;
+        for (t, &v) in values.iter().enumerate() {
+            if !v.is_nan() {
+                re[t] = v - mean;
+                im[t] = 1.0;
+                ss0 += (v - mean) * (v - mean);
+            }
+        }
+        let twiddles = twiddles(nfft);
+        fft(&mut re, &mut im, &twiddles, false);
+        let mut pd = vec![0.0; nfft];
+        let mut pm = vec![0.0; nfft];
+        for j in 0..nfft {
+            let k = (nfft - j) % nfft;
+            let (dr, di) = ((re[j] + re[k]) / 2.0, (im[j] - im[k]) / 2.0);
+            let (mr, mi) = ((im[j] + im[k]) / 2.0, (re[k] - re[j]) / 2.0);
+            pd[j] = dr * dr + di * di;
+            pm[j] = mr * mr + mi * mi;
+        }
+        let power = if keep_power {
+            pd[..=nfft / 2].to_vec()
+        } else {
+            Vec::new()
+        };
+        // Both power spectra are real and even, so one inverse FFT returns both
+        // autocorrelation sums.
+        fft(&mut pd, &mut pm, &twiddles, true);
+        let scale = 1.0 / nfft as f64;
+        let c0 = ss0 / count as f64;
+        let mut acf = Vec::with_capacity(max_lag + 1);
+        acf.push(1.0);
+        for k in 1..=max_lag {
+            let pairs = (pm[k] * scale).round();
+            acf.push(if pairs < MIN_PAIRS as f64 || c0 <= 0.0 {
+                f64::NAN
+            } else {
+                pd[k] * scale / pairs / c0
+            });
+        }
+        Correlogram { acf, power, nfft }
+    }
+
+    /// Periods of the periodogram's highest local maxima, each moved to the lag with the
+    /// highest autocorrelation within 5 % (at least 1 step) and kept if that is above
+    /// `bound`.
+    fn periodogram_candidates(&self, limit: usize, bound: f64) -> Vec<usize> {
+        let nfft = self.nfft as f64;
+        let p = &self.power;
+        // Frequencies j / nfft whose period nfft / j lies in [2, limit].
+        let j_min = ((nfft / limit as f64).ceil() as usize).max(1);
+        let j_max = self.nfft / 2 - 1;
+        let mut peaks: Vec<usize> = (j_min.max(1)..=j_max)
+            .filter(|&j| p[j] > p[j - 1] && p[j] >= p[j + 1])
+            .collect();
+        peaks.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+        peaks
+            .into_iter()
+            .take(CANDIDATES_PER_SOURCE)
+            .filter_map(|j| {
+                let period = nfft / j as f64;
+                let reach = (0.05 * period).max(1.0);
+                let lo = ((period - reach).floor() as usize).max(2);
+                let hi = ((period + reach).ceil() as usize).min(limit);
+                (lo..=hi)
+                    .filter(|&k| self.acf[k] > bound)
+                    .max_by(|&a, &b| self.acf[a].total_cmp(&self.acf[b]))
+            })
+            .collect()
+    }
+}
+
+/// `exp(-2πik/n)` for `k < n/2`.
+fn twiddles(n: usize) -> Vec<(f64, f64)> {
+    (0..n / 2)
+        .map(|k| {
+            let a = -2.0 * PI * k as f64 / n as f64;
+            (a.cos(), a.sin())
+        })
+        .collect()
+}
+
+/// In-place iterative radix-2 FFT (`n` a power of two); the inverse is unscaled.
+fn fft(re: &mut [f64], im: &mut [f64], twiddles: &[(f64, f64)], inverse: bool) {
+    let n = re.len();
+    let mut j = 0;
+    for i in 1..n {
+        let mut bit = n >> 1;
+        while j & bit != 0 {
+            j ^= bit;
+            bit >>= 1;
+        }
+        j |= bit;
+        if i < j {
+            re.swap(i, j);
+            im.swap(i, j);
+        }
+    }
+    let sign = if inverse { -1.0 } else { 1.0 };
+    let mut len = 2;
+    while len <= n {
+        let half = len / 2;
+        let stride = n / len;
+        for start in (0..n).step_by(len) {
+            for k in 0..half {
+                let (c, s) = twiddles[k * stride];
+                let s = sign * s;
+                let (a, b) = (start + k, start + k + half);
+                let vr = re[b] * c - im[b] * s;
+                let vi = re[b] * s + im[b] * c;
+                re[b] = re[a] - vr;
+                im[b] = im[a] - vi;
+                re[a] += vr;
+                im[a] += vi;
+            }
+        }
+        len <<= 1;
+    }
+}
+
+/// Centred moving average of length `p` (`2 x p` for even `p`) over the present values;
+/// NaN at the edges and where less than half the window's weight is present.
+fn moving_average(values: &[f64], p: usize) -> Vec<f64> {
+    let n = values.len();
+    let mut s = vec![0.0; n + 1];
+    let mut c = vec![0.0; n + 1];
+    for (t, &v) in values.iter().enumerate() {
+        let present = !v.is_nan();
+        s[t + 1] = s[t] + if present { v } else { 0.0 };
+        c[t + 1] = c[t] + if present { 1.0 } else { 0.0 };
+    }
+    let h = p / 2;
+    let even = p % 2 == 0;
+    (0..n)
+        .map(|t| {
+            if t < h || t + h >= n {
+                return f64::NAN;
+            }
+            let (mut sum, mut weight) = (s[t + h + 1] - s[t - h], c[t + h + 1] - c[t - h]);
+            if even {
+                for &e in &[values[t - h], values[t + h]] {
+                    if !e.is_nan() {
+                        sum -= 0.5 * e;
+                        weight -= 0.5;
+                    }
+                }
+            }
+            if weight >= p as f64 / 2.0 {
+                sum / weight
+            } else {
+                f64::NAN
+            }
+        })
+        .collect()
+}
+
+/// Subtracts the per-phase mean (period `p`) from the present values; returns how many
+/// phases had a present value.
+fn remove_phase_means(r: &mut [f64], p: usize) -> usize {
+    let mut sum = vec![0.0; p];
+    let mut count = vec![0usize; p];
+    for (t, &v) in r.iter().enumerate() {
+        if !v.is_nan() {
+            sum[t % p] += v;
+            count[t % p] += 1;
+        }
+    }
+    for (t, v) in r.iter_mut().enumerate() {
+        if !v.is_nan() {
+            *v -= sum[t % p] / count[t % p] as f64;
+        }
+    }
+    count.iter().filter(|&&c| c > 0).count()
+}
+
+/// Sum of squared deviations from the mean over present values, and their count.
+fn sum_squares(r: &[f64]) -> (f64, usize) {
+    let (s, m) = r
+        .iter()
+        .filter(|v| !v.is_nan())
+        .fold((0.0, 0usize), |(s, m), &v| (s + v, m + 1));
+    if m == 0 {
+        return (0.0, 0);
+    }
+    let mean = s / m as f64;
+    let ss = r
+        .iter()
+        .filter(|v| !v.is_nan())
+        .map(|v| (v - mean) * (v - mean))
+        .sum();
+    (ss, m)
+}
+
+/// Strength of period `p` (module documentation), after removing the phase means of the
+/// already-kept divisors `bases`.
+fn strength(values: &[f64], p: usize, bases: &[usize]) -> f64 {
+    let trend = moving_average(values, p);
+    let mut r: Vec<f64> = values.iter().zip(&trend).map(|(x, t)| x - t).collect();
+    for &b in bases {
+        remove_phase_means(&mut r, b);
+    }
+    let (ss_before, m) = sum_squares(&r);
+    let q = remove_phase_means(&mut r, p);
+    let (ss_after, _) = sum_squares(&r);
+    if ss_before <= 0.0 || m <= q + 1 {
+        return 0.0;
+    }
+    let s = 1.0 - (ss_after / (m - q) as f64) / (ss_before / (m - 1) as f64);
+    s.clamp(0.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fft_autocorrelation_matches_the_direct_sum() {
+        let x: Vec<f64> = (0..101)
+            .map(|t| {
+                if t % 7 == 3 {
+                    f64::NAN
+                } else {
+                    ((t * 37 % 11) as f64).sin() + 0.1 * t as f64
+                }
+            })
+            .collect();
+        let acf = autocorrelation(&x, 50).unwrap();
+        let present: Vec<f64> = x.iter().copied().filter(|v| !v.is_nan()).collect();
+        let mean = present.iter().sum::<f64>() / present.len() as f64;
+        let c0 = present.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / present.len() as f64;
+        for (k, a) in acf.iter().enumerate() {
+            let pairs: Vec<(f64, f64)> = (0..x.len() - k)
+                .map(|t| (x[t], x[t + k]))
+                .filter(|(a, b)| !a.is_nan() && !b.is_nan())
+                .collect();
+            let ck = pairs
+                .iter()
+                .map(|(a, b)| (a - mean) * (b - mean))
+                .sum::<f64>()
+                / pairs.len() as f64;
+            assert!((a - ck / c0).abs() < 1e-10, "lag {k}: {a} vs {}", ck / c0);
+        }
+    }
+
+    #[test]
+    fn moving_average_of_even_period_removes_the_cycle() {
+        let x: Vec<f64> = (0..40)
+            .map(|t| t as f64 + [1.0, -1.0, 2.0, -2.0][t % 4])
+            .collect();
+        let ma = moving_average(&x, 4);
+        assert!(ma[0].is_nan() && ma[39].is_nan());
+        for (t, m) in ma.iter().enumerate().take(38).skip(2) {
+            assert!((m - t as f64).abs() < 1e-12);
+        }
+    }
+}

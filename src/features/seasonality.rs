@@ -9,12 +9,16 @@
 //!    swamp the autocorrelation.
 //! 2. Candidates come from the autocorrelation function (local maxima above a significance
 //!    bound, by default `2 / sqrt(m)` for `m` present values: the first eight by lag and the
-//!    eight highest) and from the periodogram (its eight highest local maxima, each refined
-//!    to the lag with the highest autocorrelation within 5 % of `1 / frequency`, and kept
-//!    only if that autocorrelation is above the bound too). Callers who know the natural
-//!    periods of their frequency can pass them instead ([`SeasonalityOptions::candidates`]).
-//! 3. Every candidate is scored by its [strength](#strength), shortest period first, and
-//!    kept if the strength reaches [`SeasonalityOptions::min_strength`].
+//!    eight highest) and from the periodogram (its eight highest peaks that top their
+//!    neighbours within two resolution bins, so a strong cycle's side lobes do not count;
+//!    each gives the nearest whole lag and the highest autocorrelation peak within 5 % of
+//!    `1 / frequency`, kept if its autocorrelation is above the bound too). Callers who know
+//!    the natural periods of their frequency can pass them instead
+//!    ([`SeasonalityOptions::candidates`]). Periods run from 2 to `max_period` (default
+//!    `n / 3`: one cycle is lost to the moving average below, two remain to compare).
+//! 3. Candidates are kept one at a time, greedily, as in an additive decomposition
+//!    (described below), while the best remaining one reaches
+//!    [`SeasonalityOptions::min_strength`].
 //!
 //! # Strength
 //! For a period `p`: the series minus its centred moving average of length `p` (a `2 x p`
@@ -28,15 +32,25 @@
 //!
 //! with `SS` the sum of squared deviations from the mean over the `m` present values.
 //!
-//! **Multiples.** A period that is a multiple of periods already kept (48 or 168 after 24)
-//! always explains at least as much as its divisors, since its phase means can reproduce
-//! theirs. So it is scored on what it adds: the kept divisors' phase means are removed
-//! from `d` first (shortest first), and the strength is measured on that remainder. A
-//! multiple is reported only if this added strength reaches `min_strength`, and its
-//! reported strength is the added one: with a daily and a weekly cycle, 168 reports how much
-//! the weekly cycle explains beyond the daily one. A divisor of a kept period (12 under 24)
-//! is scored on its own and reported when it carries strength itself (a twice-daily
-//! rush has a real 12-hour cycle).
+//! # Selection, harmonics and multiples
+//! Each round scores every remaining candidate on what the periods kept so far leave
+//! unexplained (their seasonal patterns are subtracted from `d` first) and keeps the
+//! strongest; its reported strength is that added strength. So a multiple of a kept period
+//! (48 or 168 after 24) is reported only if it adds at least `min_strength` beyond it: with
+//! a daily and a weekly cycle, 168 reports how much the weekly cycle explains beyond the
+//! daily one, and 48, 72, ... add nothing and are dropped.
+//!
+//! A multiple always explains at least as much as its divisors (its phase means can
+//! reproduce theirs), so it would win the first round and absorb them. Hence the one rule
+//! on top: when the strongest candidate has a divisor among the candidates whose own
+//! strength is at least half of its strength (and at least `min_strength`), the strongest
+//! such divisor is kept first. A weaker divisor stays inside its multiple and is not
+//! reported: the 12-hour harmonic of an ordinary daily profile, but also a daily cycle
+//! whose own strength is under half that of a dominant weekly cycle (the weekly pattern
+//! then carries it; pass `candidates` and read the strengths if that matters).
+//!
+//! Cost: one FFT of the next power of two above `n + max_period`, and `O(n)` per candidate
+//! and round (at most 24 candidates).
 
 use std::f64::consts::PI;
 
@@ -59,8 +73,8 @@ const CANDIDATES_PER_SOURCE: usize = 8;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SeasonalityOptions {
-    /// Longest period considered; `None` (and any larger value) means `n / 2`, since a
-    /// period is only credible when the series holds two full cycles.
+    /// Longest period considered. `None` means `n / 3`; a larger value than `n / 2` means
+    /// `n / 2` (a period is only credible when the series holds several full cycles).
     pub max_period: Option<usize>,
     /// Smallest strength, in `[0, 1)`, for a period to be reported. Default 0.1.
     pub min_strength: f64,
@@ -89,8 +103,8 @@ impl Default for SeasonalityOptions {
 pub struct SeasonalPeriod {
     /// Period in steps of the series (24 for a daily cycle in hourly data).
     pub period: usize,
-    /// Strength in `[0, 1]` as defined in the [module documentation](self): for a multiple
-    /// of another reported period, the strength it adds beyond it.
+    /// Strength in `[0, 1]` as defined in the [module documentation](self): the strength
+    /// this period adds beyond the stronger periods reported before it.
     pub strength: f64,
     /// Autocorrelation of the linearly detrended series at lag `period`.
     pub acf: f64,
@@ -185,7 +199,7 @@ pub fn detect_seasonality(
             )));
         }
     }
-    let limit = options.max_period.map_or(n / 2, |p| p.min(n / 2));
+    let limit = options.max_period.map_or(n / 3, |p| p.min(n / 2));
     // One lag past the limit tells whether the limit itself is a local maximum.
     let max_lag = (limit + 1).min(n - 1);
     let detrended = detrend_linear(values);
@@ -216,21 +230,49 @@ pub fn detect_seasonality(
     candidates.sort_unstable();
     candidates.dedup();
 
+    // Greedy additive decomposition: each round scores the remaining candidates on what
+    // the kept periods leave unexplained and keeps the strongest (or a strong divisor of it).
+    let sums = PrefixSums::new(values);
+    let mut pool: Vec<(usize, Vec<f64>)> = candidates
+        .into_iter()
+        .map(|p| (p, sums.detrend(values, p)))
+        .collect();
     let mut found: Vec<SeasonalPeriod> = Vec::new();
-    for p in candidates {
-        let bases: Vec<usize> = found
-            .iter()
-            .map(|s| s.period)
-            .filter(|&b| p % b == 0)
-            .collect();
-        let strength = strength(values, p, &bases);
-        if strength >= options.min_strength && strength > 0.0 {
-            found.push(SeasonalPeriod {
-                period: p,
-                strength,
-                acf: acf[p],
-            });
+    while !pool.is_empty() {
+        let scores: Vec<f64> = pool.iter().map(|(p, d)| strength(d, *p)).collect();
+        let mut best = (0..pool.len())
+            .max_by(|&a, &b| {
+                scores[a]
+                    .total_cmp(&scores[b])
+                    .then(pool[b].0.cmp(&pool[a].0))
+            })
+            .expect("pool is not empty");
+        // A multiple absorbs its divisors' cycles; prefer a divisor strong on its own.
+        loop {
+            let q = pool[best].0;
+            let floor = options.min_strength.max(0.5 * scores[best]);
+            let divisor = (0..pool.len())
+                .filter(|&i| pool[i].0 < q && q % pool[i].0 == 0 && scores[i] >= floor)
+                .max_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+            match divisor {
+                Some(i) => best = i,
+                None => break,
+            }
         }
+        let s = scores[best];
+        if s < options.min_strength || s <= 0.0 {
+            break;
+        }
+        let (p, d) = pool.swap_remove(best);
+        let pattern = phase_means(&d, p);
+        for (_, other) in pool.iter_mut() {
+            subtract_pattern(other, &pattern);
+        }
+        found.push(SeasonalPeriod {
+            period: p,
+            strength: s,
+            acf: acf[p],
+        });
     }
     found.sort_by(|a, b| {
         b.strength
@@ -290,6 +332,7 @@ struct Correlogram {
     /// `|D_j|²` of the mean-centred series (gaps as 0) for `j in 0..=nfft/2`.
     power: Vec<f64>,
     nfft: usize,
+    n: usize,
 }
 
 impl Correlogram {
@@ -345,35 +388,53 @@ impl Correlogram {
                 pd[k] * scale / pairs / c0
             });
         }
-        Correlogram { acf, power, nfft }
+        Correlogram {
+            acf,
+            power,
+            nfft,
+            n,
+        }
     }
 
-    /// Periods of the periodogram's highest local maxima, each moved to the lag with the
-    /// highest autocorrelation within 5 % (at least 1 step) and kept if that is above
-    /// `bound`.
+    /// Periods of the periodogram's highest peaks: for each, the nearest whole lag and the
+    /// highest local maximum of the autocorrelation within 5 % (at least 1 step), kept if
+    /// their autocorrelation is above `bound`.
     fn periodogram_candidates(&self, limit: usize, bound: f64) -> Vec<usize> {
         let nfft = self.nfft as f64;
         let p = &self.power;
         // Frequencies j / nfft whose period nfft / j lies in [2, limit].
         let j_min = ((nfft / limit as f64).ceil() as usize).max(1);
         let j_max = self.nfft / 2 - 1;
+        // A peak must top its neighbours within two resolution bins (`nfft / n` padded
+        // bins each), which rules out the side lobes that a strong cycle leaks around it.
+        let w = 2 * self.nfft.div_ceil(self.n);
         let mut peaks: Vec<usize> = (j_min.max(1)..=j_max)
-            .filter(|&j| p[j] > p[j - 1] && p[j] >= p[j + 1])
+            .filter(|&j| {
+                p[j] > p[j - 1]
+                    && p[j] >= p[j + 1]
+                    && (j.saturating_sub(w)..=(j + w).min(p.len() - 1)).all(|i| p[i] <= p[j])
+            })
             .collect();
         peaks.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
-        peaks
-            .into_iter()
-            .take(CANDIDATES_PER_SOURCE)
-            .filter_map(|j| {
-                let period = nfft / j as f64;
-                let reach = (0.05 * period).max(1.0);
-                let lo = ((period - reach).floor() as usize).max(2);
-                let hi = ((period + reach).ceil() as usize).min(limit);
-                (lo..=hi)
-                    .filter(|&k| self.acf[k] > bound)
-                    .max_by(|&a, &b| self.acf[a].total_cmp(&self.acf[b]))
-            })
-            .collect()
+        let acf = &self.acf;
+        let mut out = Vec::new();
+        for j in peaks.into_iter().take(CANDIDATES_PER_SOURCE) {
+            let period = nfft / j as f64;
+            let reach = (0.05 * period).max(1.0);
+            let lo = ((period - reach).floor() as usize).max(2);
+            let hi = ((period + reach).ceil() as usize).min(limit);
+            let nearest = (period.round() as usize).clamp(lo, hi);
+            let local_max = (lo..=hi)
+                .filter(|&k| acf[k] > acf[k - 1] && !(acf[k] < acf[k + 1]))
+                .max_by(|&a, &b| acf[a].total_cmp(&acf[b]));
+            out.extend(
+                [Some(nearest), local_max]
+                    .into_iter()
+                    .flatten()
+                    .filter(|&k| acf[k] > bound),
+            );
+        }
+        out
     }
 }
 
@@ -425,90 +486,122 @@ fn fft(re: &mut [f64], im: &mut [f64], twiddles: &[(f64, f64)], inverse: bool) {
     }
 }
 
-/// Centred moving average of length `p` (`2 x p` for even `p`) over the present values;
-/// NaN at the edges and where less than half the window's weight is present.
-fn moving_average(values: &[f64], p: usize) -> Vec<f64> {
-    let n = values.len();
-    let mut s = vec![0.0; n + 1];
-    let mut c = vec![0.0; n + 1];
-    for (t, &v) in values.iter().enumerate() {
-        let present = !v.is_nan();
-        s[t + 1] = s[t] + if present { v } else { 0.0 };
-        c[t + 1] = c[t] + if present { 1.0 } else { 0.0 };
-    }
-    let h = p / 2;
-    let even = p % 2 == 0;
-    (0..n)
-        .map(|t| {
-            if t < h || t + h >= n {
-                return f64::NAN;
+/// Running sums of the present values and of their count, for moving averages.
+struct PrefixSums {
+    sum: Vec<f64>,
+    count: Vec<f64>,
+}
+
+impl PrefixSums {
+    fn new(values: &[f64]) -> Self {
+        let n = values.len();
+        let mut sum = Vec::with_capacity(n + 1);
+        let mut count = Vec::with_capacity(n + 1);
+        let (mut s, mut c) = (0.0, 0.0);
+        sum.push(s);
+        count.push(c);
+        for &v in values {
+            if !v.is_nan() {
+                s += v;
+                c += 1.0;
             }
-            let (mut sum, mut weight) = (s[t + h + 1] - s[t - h], c[t + h + 1] - c[t - h]);
-            if even {
-                for &e in &[values[t - h], values[t + h]] {
-                    if !e.is_nan() {
-                        sum -= 0.5 * e;
-                        weight -= 0.5;
-                    }
+            sum.push(s);
+            count.push(c);
+        }
+        PrefixSums { sum, count }
+    }
+
+    /// Centred moving average of length `p` (`2 x p` for even `p`) over the present
+    /// values; NaN at the edges and where less than half the window's weight is present.
+    fn moving_average(&self, values: &[f64], p: usize, t: usize) -> f64 {
+        let n = values.len();
+        let h = p / 2;
+        if t < h || t + h >= n {
+            return f64::NAN;
+        }
+        let mut sum = self.sum[t + h + 1] - self.sum[t - h];
+        let mut weight = self.count[t + h + 1] - self.count[t - h];
+        if p % 2 == 0 {
+            for e in [values[t - h], values[t + h]] {
+                if !e.is_nan() {
+                    sum -= 0.5 * e;
+                    weight -= 0.5;
                 }
             }
-            if weight >= p as f64 / 2.0 {
-                sum / weight
-            } else {
-                f64::NAN
+        }
+        if weight >= p as f64 / 2.0 {
+            sum / weight
+        } else {
+            f64::NAN
+        }
+    }
+
+    /// The series minus its moving average of length `p`.
+    fn detrend(&self, values: &[f64], p: usize) -> Vec<f64> {
+        (0..values.len())
+            .map(|t| values[t] - self.moving_average(values, p, t))
+            .collect()
+    }
+}
+
+/// Mean of the present values per phase `t mod p` (NaN for a phase without any).
+fn phase_means(r: &[f64], p: usize) -> Vec<f64> {
+    let mut sum = vec![0.0; p];
+    let mut count = vec![0usize; p];
+    for chunk in r.chunks(p) {
+        for (i, &v) in chunk.iter().enumerate() {
+            if !v.is_nan() {
+                sum[i] += v;
+                count[i] += 1;
             }
-        })
+        }
+    }
+    sum.iter()
+        .zip(&count)
+        .map(|(s, &c)| if c > 0 { s / c as f64 } else { f64::NAN })
         .collect()
 }
 
-/// Subtracts the per-phase mean (period `p`) from the present values; returns how many
-/// phases had a present value.
-fn remove_phase_means(r: &mut [f64], p: usize) -> usize {
+/// `r[t] -= pattern[t mod pattern.len()]` for present values (a phase without a mean is
+/// left alone).
+fn subtract_pattern(r: &mut [f64], pattern: &[f64]) {
+    for chunk in r.chunks_mut(pattern.len()) {
+        for (v, m) in chunk.iter_mut().zip(pattern) {
+            if !m.is_nan() {
+                *v -= m;
+            }
+        }
+    }
+}
+
+/// Strength of period `p` on the detrended (and possibly already de-seasonalised) series
+/// `d`: the share of its variance the phase means explain, adjusted for their number. One
+/// pass: `SS(d) = Σd² - (Σd)²/m` and `SS(r) = Σd² - Σ_phase (Σ_phase d)² / m_phase` (`d`
+/// is centred near 0, so the differences lose no precision that matters).
+fn strength(d: &[f64], p: usize) -> f64 {
     let mut sum = vec![0.0; p];
     let mut count = vec![0usize; p];
-    for (t, &v) in r.iter().enumerate() {
-        if !v.is_nan() {
-            sum[t % p] += v;
-            count[t % p] += 1;
+    let mut sq = 0.0;
+    for chunk in d.chunks(p) {
+        for ((v, s), c) in chunk.iter().zip(sum.iter_mut()).zip(count.iter_mut()) {
+            if !v.is_nan() {
+                *s += v;
+                *c += 1;
+                sq += v * v;
+            }
         }
     }
-    for (t, v) in r.iter_mut().enumerate() {
-        if !v.is_nan() {
-            *v -= sum[t % p] / count[t % p] as f64;
-        }
-    }
-    count.iter().filter(|&&c| c > 0).count()
-}
-
-/// Sum of squared deviations from the mean over present values, and their count.
-fn sum_squares(r: &[f64]) -> (f64, usize) {
-    let (s, m) = r
+    let m: usize = count.iter().sum();
+    let q = count.iter().filter(|&&c| c > 0).count();
+    let total: f64 = sum.iter().sum();
+    let explained: f64 = sum
         .iter()
-        .filter(|v| !v.is_nan())
-        .fold((0.0, 0usize), |(s, m), &v| (s + v, m + 1));
-    if m == 0 {
-        return (0.0, 0);
-    }
-    let mean = s / m as f64;
-    let ss = r
-        .iter()
-        .filter(|v| !v.is_nan())
-        .map(|v| (v - mean) * (v - mean))
+        .zip(&count)
+        .filter(|(_, &c)| c > 0)
+        .map(|(s, &c)| s * s / c as f64)
         .sum();
-    (ss, m)
-}
-
-/// Strength of period `p` (module documentation), after removing the phase means of the
-/// already-kept divisors `bases`.
-fn strength(values: &[f64], p: usize, bases: &[usize]) -> f64 {
-    let trend = moving_average(values, p);
-    let mut r: Vec<f64> = values.iter().zip(&trend).map(|(x, t)| x - t).collect();
-    for &b in bases {
-        remove_phase_means(&mut r, b);
-    }
-    let (ss_before, m) = sum_squares(&r);
-    let q = remove_phase_means(&mut r, p);
-    let (ss_after, _) = sum_squares(&r);
+    let ss_before = sq - total * total / m.max(1) as f64;
+    let ss_after = (sq - explained).max(0.0);
     if ss_before <= 0.0 || m <= q + 1 {
         return 0.0;
     }
@@ -554,7 +647,10 @@ mod tests {
         let x: Vec<f64> = (0..40)
             .map(|t| t as f64 + [1.0, -1.0, 2.0, -2.0][t % 4])
             .collect();
-        let ma = moving_average(&x, 4);
+        let sums = PrefixSums::new(&x);
+        let ma: Vec<f64> = (0..x.len())
+            .map(|t| sums.moving_average(&x, 4, t))
+            .collect();
         assert!(ma[0].is_nan() && ma[39].is_nan());
         for (t, m) in ma.iter().enumerate().take(38).skip(2) {
             assert!((m - t as f64).abs() < 1e-12);

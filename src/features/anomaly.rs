@@ -163,7 +163,9 @@ pub enum CleanMode {
         period: usize,
     },
     /// Linear interpolation between the nearest unflagged present values on either side;
-    /// the nearest one's value at the series' ends; NaN if there is none at all.
+    /// the nearest one's value at the series' ends; NaN if there is none at all. Blind to
+    /// seasonality: a flagged busy hour is filled from its quieter neighbours, so prefer
+    /// [`CleanMode::SeasonalMedian`] for strongly seasonal series.
     Interpolate,
 }
 

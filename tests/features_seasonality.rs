@@ -53,12 +53,17 @@ fn daily_and_weekly_cycles_are_found_with_the_larger_one_stronger() {
     }
     assert!(!p.contains(&48) && !p.contains(&72), "{found:?}");
 
-    // The weekly cycle dominating: 168 comes first.
+    // The weekly cycle dominating: 168 comes first and absorbs the weak daily ripple
+    // (documented rule: a divisor is reported apart only if it explains at least a quarter
+    // as much of the multiple's detrended series).
     let x = hourly(8, 2.0, 10.0, 1.0, 2);
     let found = detect_seasonality(&x, &SeasonalityOptions::default()).unwrap();
-    assert_eq!(found[0].period, 168, "{found:?}");
+    assert_eq!(periods(&found), vec![168], "{found:?}");
+    // Comparable cycles: both, weekly first.
+    let x = hourly(8, 8.0, 10.0, 1.0, 2);
+    let found = detect_seasonality(&x, &SeasonalityOptions::default()).unwrap();
     assert!(periods(&found).contains(&24), "{found:?}");
-    assert!(find(&found, 24).strength < find(&found, 168).strength);
+    assert!(periods(&found).contains(&168), "{found:?}");
 }
 
 #[test]
@@ -258,4 +263,28 @@ fn timing_twenty_thousand_hourly_points() {
         best * 1e3,
         best_acf * 1e3
     );
+}
+
+#[test]
+fn a_daily_profile_with_harmonics_reports_the_day_not_its_harmonics() {
+    // Office hours with a lunch dip: far from a sine, so 12, 8 and 6 hours carry power.
+    let mut rng = StdRng::seed_from_u64(11);
+    let noise = Normal::new(0.0, 1.0).unwrap();
+    let profile = |h: usize| match h {
+        0..=7 => 2.0,
+        8..=11 => 20.0,
+        12 => 8.0,
+        13..=17 => 18.0,
+        _ => 6.0,
+    };
+    let x: Vec<f64> = (0..24 * 7 * 4)
+        .map(|t| profile(t % 24) + noise.sample(&mut rng))
+        .collect();
+    let found = detect_seasonality(&x, &SeasonalityOptions::default()).unwrap();
+    assert_eq!(periods(&found), vec![24], "{found:?}");
+    // Noise-free, the multiples explain exactly nothing more and are not reported.
+    let x: Vec<f64> = (0..24 * 7 * 4).map(|t| profile(t % 24)).collect();
+    let found = detect_seasonality(&x, &SeasonalityOptions::default()).unwrap();
+    assert_eq!(periods(&found), vec![24], "{found:?}");
+    assert!(found[0].strength > 0.999);
 }

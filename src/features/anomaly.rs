@@ -271,14 +271,15 @@ pub fn clean(values: &[f64], flags: &[bool], mode: CleanMode) -> Result<Vec<f64>
         CleanMode::Interpolate => {
             let n = values.len();
             // Nearest usable index at or before each t, scanning forward; after, backward.
-            let mut prev = vec![None; n];
             let mut last = None;
-            for t in 0..n {
-                if usable(t) {
-                    last = Some(t);
-                }
-                prev[t] = last;
-            }
+            let prev: Vec<Option<usize>> = (0..n)
+                .map(|t| {
+                    if usable(t) {
+                        last = Some(t);
+                    }
+                    last
+                })
+                .collect();
             let mut next = None;
             for t in (0..n).rev() {
                 if usable(t) {

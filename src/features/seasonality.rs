@@ -34,20 +34,22 @@
 //!
 //! # Selection, harmonics and multiples
 //! Each round scores every remaining candidate on what the periods kept so far leave
-//! unexplained (their seasonal patterns are subtracted from `d` first) and keeps the
-//! strongest; its reported strength is that added strength. So a multiple of a kept period
+//! unexplained (the phase means at each kept period are subtracted from the candidate's `d`
+//! first) and keeps the strongest; its reported strength is that added strength. So a multiple of a kept period
 //! (48 or 168 after 24) is reported only if it adds at least `min_strength` beyond it: with
 //! a daily and a weekly cycle, 168 reports how much the weekly cycle explains beyond the
 //! daily one, and 48, 72, ... add nothing and are dropped.
 //!
 //! A multiple always explains at least as much as its divisors (its phase means can
 //! reproduce theirs), so it would win the first round and absorb them. Hence the one rule
-//! on top: when the strongest candidate has a divisor among the candidates whose own
-//! strength is at least half of its strength (and at least `min_strength`), the strongest
-//! such divisor is kept first. A weaker divisor stays inside its multiple and is not
-//! reported: the 12-hour harmonic of an ordinary daily profile, but also a daily cycle
-//! whose own strength is under half that of a dominant weekly cycle (the weekly pattern
-//! then carries it; pass `candidates` and read the strengths if that matters).
+//! on top: when the strongest candidate `q` has a divisor `b` among the candidates whose
+//! phase means explain at least a quarter as much of `q`'s detrended series as `q`'s own
+//! (the strength of `b` measured on `q`'s `d`, against a quarter of `q`'s, and at least
+//! `min_strength`), the best such divisor is kept first (and so on down). A weaker divisor
+//! stays inside its multiple and is not reported: the 12-hour harmonic of an ordinary
+//! daily profile, but also a daily cycle much weaker than a weekly one (with daily
+//! amplitude 2 and weekly 10 only 168 is reported; its strength then includes the daily
+//! ripple). Pass `candidates` and read the strengths if that matters.
 //!
 //! Cost: one FFT of the next power of two above `n + max_period`, and `O(n)` per candidate
 //! and round (at most 24 candidates).
@@ -60,6 +62,9 @@ use crate::error::{Error, Result};
 
 /// A lag's autocorrelation needs at least this many pairs of present values; below, NaN.
 const MIN_PAIRS: usize = 2;
+/// A divisor of the strongest candidate is kept first when its phase means explain at
+/// least this share of what the candidate's own explain (module documentation).
+const DIVISOR_SHARE: f64 = 0.25;
 /// Candidates taken from each source (first ACF peaks, highest ACF peaks, periodogram).
 const CANDIDATES_PER_SOURCE: usize = 8;
 
@@ -160,6 +165,7 @@ pub fn autocorrelation(values: &[f64], max_lag: usize) -> Result<Vec<f64>> {
 /// let found = detect_seasonality(&x, &SeasonalityOptions::default())?;
 /// assert_eq!(found[0].period, 7);
 /// assert!(found[0].strength > 0.9);
+/// assert_eq!(found.len(), 1); // 14, 21, 28: multiples that add nothing
 /// # Ok::<(), tenantml::Error>(())
 /// ```
 pub fn detect_seasonality(
@@ -213,11 +219,7 @@ pub fn detect_seasonality(
         Some(c) => c.iter().copied().filter(|&p| p <= limit).collect(),
         None => {
             let peaks: Vec<usize> = (2..=limit)
-                .filter(|&k| {
-                    acf[k] > bound
-                        && acf[k] > acf[k - 1]
-                        && (k + 1 >= acf.len() || !(acf[k] < acf[k + 1]))
-                })
+                .filter(|&k| acf[k] > bound && is_peak(acf, k))
                 .collect();
             let mut c: Vec<usize> = peaks.iter().copied().take(CANDIDATES_PER_SOURCE).collect();
             let mut by_acf = peaks;
@@ -233,29 +235,45 @@ pub fn detect_seasonality(
     // Greedy additive decomposition: each round scores the remaining candidates on what
     // the kept periods leave unexplained and keeps the strongest (or a strong divisor of it).
     let sums = PrefixSums::new(values);
-    let mut pool: Vec<(usize, Vec<f64>)> = candidates
+    let mut pool: Vec<Candidate> = candidates
         .into_iter()
-        .map(|p| (p, sums.detrend(values, p)))
+        .map(|period| {
+            let detrended = sums.detrend(values, period);
+            let (ss, _) = sum_squares(&detrended);
+            Candidate {
+                period,
+                detrended,
+                initial_ss: ss,
+            }
+        })
         .collect();
     let mut found: Vec<SeasonalPeriod> = Vec::new();
     while !pool.is_empty() {
-        let scores: Vec<f64> = pool.iter().map(|(p, d)| strength(d, *p)).collect();
+        let scores: Vec<f64> = pool.iter().map(Candidate::strength).collect();
         let mut best = (0..pool.len())
             .max_by(|&a, &b| {
                 scores[a]
                     .total_cmp(&scores[b])
-                    .then(pool[b].0.cmp(&pool[a].0))
+                    .then(pool[b].period.cmp(&pool[a].period))
             })
             .expect("pool is not empty");
         // A multiple absorbs its divisors' cycles; prefer a divisor strong on its own.
+        // A multiple absorbs its divisors' cycles: prefer a divisor that explains at least
+        // a quarter as much of the multiple's detrended series as the multiple itself.
+        let top = best;
+        let floor = options.min_strength.max(DIVISOR_SHARE * scores[top]);
         loop {
-            let q = pool[best].0;
-            let floor = options.min_strength.max(0.5 * scores[best]);
+            let q = pool[best].period;
             let divisor = (0..pool.len())
-                .filter(|&i| pool[i].0 < q && q % pool[i].0 == 0 && scores[i] >= floor)
-                .max_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+                .filter(|&i| {
+                    let b = pool[i].period;
+                    b < q && q.is_multiple_of(b)
+                })
+                .map(|i| (i, strength(&pool[top].detrended, pool[i].period)))
+                .filter(|&(_, within)| within >= floor)
+                .max_by(|a, b| a.1.total_cmp(&b.1));
             match divisor {
-                Some(i) => best = i,
+                Some((i, _)) => best = i,
                 None => break,
             }
         }
@@ -263,10 +281,14 @@ pub fn detect_seasonality(
         if s < options.min_strength || s <= 0.0 {
             break;
         }
-        let (p, d) = pool.swap_remove(best);
-        let pattern = phase_means(&d, p);
-        for (_, other) in pool.iter_mut() {
-            subtract_pattern(other, &pattern);
+        let kept = pool.swap_remove(best);
+        let p = kept.period;
+        // Each candidate's own phase means at the kept period: its detrended series
+        // differs from the kept one's (another moving average), so a shared pattern would
+        // leave the difference behind as spurious structure.
+        for other in pool.iter_mut() {
+            let pattern = phase_means(&other.detrended, p);
+            subtract_pattern(&mut other.detrended, &pattern);
         }
         found.push(SeasonalPeriod {
             period: p,
@@ -280,6 +302,15 @@ pub fn detect_seasonality(
             .then(a.period.cmp(&b.period))
     });
     Ok(found)
+}
+
+/// A local maximum of the autocorrelation: above the previous lag and not below the next
+/// (a missing or NaN next lag does not count against it).
+fn is_peak(acf: &[f64], k: usize) -> bool {
+    acf[k] > acf[k - 1]
+        && acf
+            .get(k + 1)
+            .is_none_or(|&next| next.is_nan() || acf[k] >= next)
 }
 
 fn check_values(values: &[f64]) -> Result<()> {
@@ -425,7 +456,7 @@ impl Correlogram {
             let hi = ((period + reach).ceil() as usize).min(limit);
             let nearest = (period.round() as usize).clamp(lo, hi);
             let local_max = (lo..=hi)
-                .filter(|&k| acf[k] > acf[k - 1] && !(acf[k] < acf[k + 1]))
+                .filter(|&k| is_peak(acf, k))
                 .max_by(|&a, &b| acf[a].total_cmp(&acf[b]));
             out.extend(
                 [Some(nearest), local_max]
@@ -521,7 +552,7 @@ impl PrefixSums {
         }
         let mut sum = self.sum[t + h + 1] - self.sum[t - h];
         let mut weight = self.count[t + h + 1] - self.count[t - h];
-        if p % 2 == 0 {
+        if p.is_multiple_of(2) {
             for e in [values[t - h], values[t + h]] {
                 if !e.is_nan() {
                     sum -= 0.5 * e;
@@ -572,6 +603,46 @@ fn subtract_pattern(r: &mut [f64], pattern: &[f64]) {
             }
         }
     }
+}
+
+/// A candidate period and its series detrended by the moving average of that length, from
+/// which the phase means at each kept period are subtracted as periods are kept.
+struct Candidate {
+    period: usize,
+    detrended: Vec<f64>,
+    /// Sum of squares of `detrended` before any pattern was subtracted.
+    initial_ss: f64,
+}
+
+impl Candidate {
+    /// [`strength`], or 0 once the kept periods have explained all but a rounding error of
+    /// the variance (the ratio of two rounding errors means nothing).
+    fn strength(&self) -> f64 {
+        let (ss, _) = sum_squares(&self.detrended);
+        if ss <= 1e-12 * self.initial_ss {
+            0.0
+        } else {
+            strength(&self.detrended, self.period)
+        }
+    }
+}
+
+/// Sum of squared deviations from the mean over the present values, and their count.
+fn sum_squares(r: &[f64]) -> (f64, usize) {
+    let (s, m) = r
+        .iter()
+        .filter(|v| !v.is_nan())
+        .fold((0.0, 0usize), |(s, m), &v| (s + v, m + 1));
+    if m == 0 {
+        return (0.0, 0);
+    }
+    let mean = s / m as f64;
+    let ss = r
+        .iter()
+        .filter(|v| !v.is_nan())
+        .map(|v| (v - mean) * (v - mean))
+        .sum();
+    (ss, m)
 }
 
 /// Strength of period `p` on the detrended (and possibly already de-seasonalised) series

@@ -618,11 +618,11 @@ impl Candidate {
     /// [`strength`], or 0 once the kept periods have explained all but a rounding error of
     /// the variance (the ratio of two rounding errors means nothing).
     fn strength(&self) -> f64 {
-        let (ss, _) = sum_squares(&self.detrended);
+        let (s, ss) = strength_and_ss(&self.detrended, self.period);
         if ss <= 1e-12 * self.initial_ss {
             0.0
         } else {
-            strength(&self.detrended, self.period)
+            s
         }
     }
 }
@@ -650,6 +650,11 @@ fn sum_squares(r: &[f64]) -> (f64, usize) {
 /// pass: `SS(d) = Σd² - (Σd)²/m` and `SS(r) = Σd² - Σ_phase (Σ_phase d)² / m_phase` (`d`
 /// is centred near 0, so the differences lose no precision that matters).
 fn strength(d: &[f64], p: usize) -> f64 {
+    strength_and_ss(d, p).0
+}
+
+/// [`strength`] and `SS(d)`.
+fn strength_and_ss(d: &[f64], p: usize) -> (f64, f64) {
     let mut sum = vec![0.0; p];
     let mut count = vec![0usize; p];
     let mut sq = 0.0;
@@ -674,10 +679,10 @@ fn strength(d: &[f64], p: usize) -> f64 {
     let ss_before = sq - total * total / m.max(1) as f64;
     let ss_after = (sq - explained).max(0.0);
     if ss_before <= 0.0 || m <= q + 1 {
-        return 0.0;
+        return (0.0, ss_before.max(0.0));
     }
     let s = 1.0 - (ss_after / (m - q) as f64) / (ss_before / (m - 1) as f64);
-    s.clamp(0.0, 1.0)
+    (s.clamp(0.0, 1.0), ss_before)
 }
 
 #[cfg(test)]

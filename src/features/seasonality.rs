@@ -8,17 +8,22 @@
 //! 1. A least-squares line (on the present values) is subtracted, so a trend does not
 //!    swamp the autocorrelation.
 //! 2. Candidates come from the autocorrelation function (local maxima above a significance
-//!    bound, by default `2 / sqrt(m)` for `m` present values: the first eight by lag and the
-//!    eight highest) and from the periodogram (its eight highest peaks that top their
+//!    bound, by default `2 / sqrt(m)` for `m` present values: the first six by lag and the
+//!    six highest) and from the periodogram (its six highest peaks that top their
 //!    neighbours within two resolution bins, so a strong cycle's side lobes do not count;
-//!    each gives the nearest whole lag and the highest autocorrelation peak within 5 % of
-//!    `1 / frequency`, kept if its autocorrelation is above the bound too). Callers who know
+//!    each gives the highest autocorrelation peak within 5 % of `1 / frequency`, or the
+//!    nearest whole lag if there is none, kept if its autocorrelation is above the bound
+//!    too). Each is then moved to a neighbouring lag (±1) if that has a higher strength,
+//!    since noise can shift a peak by a step. Callers who know
 //!    the natural periods of their frequency can pass them instead
 //!    ([`SeasonalityOptions::candidates`]). Periods run from 2 to `max_period` (default
 //!    `n / 3`: one cycle is lost to the moving average below, two remain to compare).
 //! 3. Candidates are kept one at a time, greedily, as in an additive decomposition
 //!    (described below), while the best remaining one reaches
-//!    [`SeasonalityOptions::min_strength`].
+//!    [`SeasonalityOptions::min_strength`] and its phase means pass a significance test
+//!    (the F test of a one-way analysis of variance by phase, at 1e-5, with Paulson's
+//!    approximation of the F quantile): a long period has many phase means, which fit
+//!    noise well enough to reach a modest strength by chance.
 //!
 //! # Strength
 //! For a period `p`: the series minus its centred moving average of length `p` (a `2 x p`
@@ -52,7 +57,7 @@
 //! ripple). Pass `candidates` and read the strengths if that matters.
 //!
 //! Cost: one FFT of the next power of two above `n + max_period`, and `O(n)` per candidate
-//! and round (at most 24 candidates).
+//! and round (at most 18 candidates, each first compared with its two neighbours).
 
 use std::f64::consts::PI;
 
@@ -65,8 +70,10 @@ const MIN_PAIRS: usize = 2;
 /// A divisor of the strongest candidate is kept first when its phase means explain at
 /// least this share of what the candidate's own explain (module documentation).
 const DIVISOR_SHARE: f64 = 0.25;
+/// Normal quantile of the significance test on a period's phase means (upper 1e-5).
+const SIGNIFICANCE_Z: f64 = 4.265;
 /// Candidates taken from each source (first ACF peaks, highest ACF peaks, periodogram).
-const CANDIDATES_PER_SOURCE: usize = 8;
+const CANDIDATES_PER_SOURCE: usize = 6;
 
 /// Settings of [`detect_seasonality`].
 ///
@@ -235,18 +242,31 @@ pub fn detect_seasonality(
     // Greedy additive decomposition: each round scores the remaining candidates on what
     // the kept periods leave unexplained and keeps the strongest (or a strong divisor of it).
     let sums = PrefixSums::new(values);
-    let mut pool: Vec<Candidate> = candidates
-        .into_iter()
-        .map(|period| {
-            let detrended = sums.detrend(values, period);
-            let (ss, _) = sum_squares(&detrended);
-            Candidate {
-                period,
-                detrended,
-                initial_ss: ss,
-            }
-        })
-        .collect();
+    let search = options.candidates.is_none();
+    let mut pool: Vec<Candidate> = Vec::with_capacity(candidates.len());
+    for k in candidates {
+        // Noise moves an autocorrelation peak by a step (23 for 24): a found candidate
+        // gives way to a neighbour with a higher strength.
+        let lags = if search { k - 1..=k + 1 } else { k..=k };
+        let best = lags
+            .filter(|&j| j >= 2 && j <= limit && !pool.iter().any(|c| c.period == j))
+            .map(|j| {
+                let detrended = sums.detrend(values, j);
+                let (score, ss) = strength_and_ss(&detrended, j);
+                (
+                    score,
+                    Candidate {
+                        period: j,
+                        detrended,
+                        initial_ss: ss,
+                    },
+                )
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.period.cmp(&a.1.period)));
+        if let Some((_, c)) = best {
+            pool.push(c);
+        }
+    }
     let mut found: Vec<SeasonalPeriod> = Vec::new();
     while !pool.is_empty() {
         let scores: Vec<f64> = pool.iter().map(Candidate::strength).collect();
@@ -278,9 +298,18 @@ pub fn detect_seasonality(
             }
         }
         let s = scores[best];
-        if s < options.min_strength || s <= 0.0 {
-            break;
+        if s < options.min_strength || s <= 0.0 || !pool[best].significant() {
+            // The best is not credible; a weaker one is not either, except a significant
+            // one the best hid only by noise: try the others before stopping.
+            match (0..pool.len())
+                .filter(|&i| scores[i] >= options.min_strength && pool[i].significant())
+                .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+            {
+                Some(i) => best = i,
+                None => break,
+            }
         }
+        let s = scores[best];
         let kept = pool.swap_remove(best);
         let p = kept.period;
         // Each candidate's own phase means at the kept period: its detrended series
@@ -427,9 +456,9 @@ impl Correlogram {
         }
     }
 
-    /// Periods of the periodogram's highest peaks: for each, the nearest whole lag and the
-    /// highest local maximum of the autocorrelation within 5 % (at least 1 step), kept if
-    /// their autocorrelation is above `bound`.
+    /// Periods of the periodogram's highest peaks: for each, the highest local maximum of
+    /// the autocorrelation within 5 % (at least 1 step) of `1 / frequency`, or the nearest
+    /// whole lag if there is none, kept if its autocorrelation is above `bound`.
     fn periodogram_candidates(&self, limit: usize, bound: f64) -> Vec<usize> {
         let nfft = self.nfft as f64;
         let p = &self.power;
@@ -458,12 +487,10 @@ impl Correlogram {
             let local_max = (lo..=hi)
                 .filter(|&k| is_peak(acf, k))
                 .max_by(|&a, &b| acf[a].total_cmp(&acf[b]));
-            out.extend(
-                [Some(nearest), local_max]
-                    .into_iter()
-                    .flatten()
-                    .filter(|&k| acf[k] > bound),
-            );
+            let k = local_max.unwrap_or(nearest);
+            if acf[k] > bound {
+                out.push(k);
+            }
         }
         out
     }
@@ -627,22 +654,59 @@ impl Candidate {
     }
 }
 
-/// Sum of squared deviations from the mean over the present values, and their count.
-fn sum_squares(r: &[f64]) -> (f64, usize) {
-    let (s, m) = r
-        .iter()
-        .filter(|v| !v.is_nan())
-        .fold((0.0, 0usize), |(s, m), &v| (s + v, m + 1));
-    if m == 0 {
-        return (0.0, 0);
+impl Candidate {
+    /// Whether the phase means explain more than noise would: the F statistic of the
+    /// one-way analysis of variance by phase exceeds its upper 1e-5 quantile (Paulson's
+    /// approximation). Guards long periods, whose many phase means fit noise easily.
+    fn significant(&self) -> bool {
+        let d = &self.detrended;
+        let p = self.period;
+        let mut sum = vec![0.0; p];
+        let mut count = vec![0usize; p];
+        let mut sq = 0.0;
+        for chunk in d.chunks(p) {
+            for ((v, s), c) in chunk.iter().zip(sum.iter_mut()).zip(count.iter_mut()) {
+                if !v.is_nan() {
+                    *s += v;
+                    *c += 1;
+                    sq += v * v;
+                }
+            }
+        }
+        let m: usize = count.iter().sum();
+        let q = count.iter().filter(|&&c| c > 0).count();
+        if q < 2 || m <= q {
+            return false;
+        }
+        let total: f64 = sum.iter().sum();
+        let between: f64 = sum
+            .iter()
+            .zip(&count)
+            .filter(|(_, &c)| c > 0)
+            .map(|(s, &c)| s * s / c as f64)
+            .sum::<f64>()
+            - total * total / m as f64;
+        let within = (sq - total * total / m as f64 - between).max(0.0);
+        let (d1, d2) = ((q - 1) as f64, (m - q) as f64);
+        if within <= 0.0 {
+            return between > 0.0;
+        }
+        (between / d1) / (within / d2) > f_quantile(d1, d2, SIGNIFICANCE_Z)
     }
-    let mean = s / m as f64;
-    let ss = r
-        .iter()
-        .filter(|v| !v.is_nan())
-        .map(|v| (v - mean) * (v - mean))
-        .sum();
-    (ss, m)
+}
+
+/// Upper quantile of the F(d1, d2) distribution at the standard normal quantile `z`, by
+/// Paulson's (1942) normal approximation of `F^(1/3)`.
+fn f_quantile(d1: f64, d2: f64, z: f64) -> f64 {
+    let (e1, e2) = (2.0 / (9.0 * d1), 2.0 / (9.0 * d2));
+    let (a, b) = (1.0 - e2, 1.0 - e1);
+    let qa = a * a - z * z * e2;
+    let disc = a * a * b * b - qa * (b * b - z * z * e1);
+    if qa <= 0.0 || disc < 0.0 {
+        return f64::INFINITY;
+    }
+    let u = (a * b + disc.sqrt()) / qa;
+    u * u * u
 }
 
 /// Strength of period `p` on the detrended (and possibly already de-seasonalised) series
@@ -715,6 +779,22 @@ mod tests {
                 .sum::<f64>()
                 / pairs.len() as f64;
             assert!((a - ck / c0).abs() < 1e-10, "lag {k}: {a} vs {}", ck / c0);
+        }
+    }
+
+    #[test]
+    fn paulson_f_quantiles_are_close_to_the_exact_ones() {
+        // scipy.stats.f.ppf(1 - 1e-4, d1, d2)
+        for (d1, d2, exact) in [
+            (23.0, 1300.0, 2.5161),
+            (167.0, 1000.0, 1.5157),
+            (6.0, 350.0, 4.8042),
+        ] {
+            let approx = f_quantile(d1, d2, 3.719);
+            assert!(
+                (approx / exact - 1.0).abs() < 0.05,
+                "{d1} {d2}: {approx} vs {exact}"
+            );
         }
     }
 

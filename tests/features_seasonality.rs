@@ -259,7 +259,8 @@ fn timing_twenty_thousand_hourly_points() {
         best_acf = best_acf.min(start.elapsed().as_secs_f64());
     }
     println!(
-        "detect_seasonality, n = 20000, default max_period (n/3): {:.2} ms; autocorrelation to lag 336: {:.2} ms",
+        "detect_seasonality, n = 20000, default max_period (n/3): {:.2} ms; \
+         autocorrelation to lag 336: {:.2} ms",
         best * 1e3,
         best_acf * 1e3
     );

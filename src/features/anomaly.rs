@@ -17,7 +17,9 @@
 //! ```
 //! use tenantml::features::anomaly::{clean, detect_anomalies, AnomalyMethod, CleanMode};
 //! // Four days of hourly usage: quiet nights, busy days, one spike on day 3 at 03:00.
-//! let mut x: Vec<f64> = (0..96).map(|t| if t % 24 < 8 { 1.0 } else { 10.0 } + (t % 5) as f64 * 0.1).collect();
+//! let mut x: Vec<f64> = (0..96)
+//!     .map(|t| if t % 24 < 8 { 1.0 } else { 10.0 } + (t % 5) as f64 * 0.1)
+//!     .collect();
 //! x[51] = 40.0;
 //! let flags = detect_anomalies(&x, &AnomalyMethod::default(), Some(24))?;
 //! assert_eq!(flags.iter().filter(|&&f| f).count(), 1);
@@ -47,7 +49,8 @@ pub const MEAN_AD_CONSTANT: f64 = 1.253314;
 /// use tenantml::features::anomaly::AnomalyMethod;
 /// let m: AnomalyMethod = serde_json::from_str(r#"{"method": "iqr", "k": 3.0}"#)?;
 /// assert_eq!(m, AnomalyMethod::Iqr { k: 3.0 });
-/// assert_eq!(serde_json::to_string(&AnomalyMethod::default())?, r#"{"method":"mad","threshold":3.5}"#);
+/// let json = serde_json::to_string(&AnomalyMethod::default())?;
+/// assert_eq!(json, r#"{"method":"mad","threshold":3.5}"#);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -14,16 +14,17 @@
 //!    each gives the highest autocorrelation peak within 5 % of `1 / frequency`, or the
 //!    nearest whole lag if there is none, kept if its autocorrelation is above the bound
 //!    too). Each is then moved to a neighbouring lag (±1) if that has a higher strength,
-//!    since noise can shift a peak by a step. Callers who know
-//!    the natural periods of their frequency can pass them instead
-//!    ([`SeasonalityOptions::candidates`]). Periods run from 2 to `max_period` (default
-//!    `n / 3`: one cycle is lost to the moving average below, two remain to compare).
+//!    since noise can shift a peak by a step. Callers who know the natural periods of
+//!    their frequency can pass them instead ([`SeasonalityOptions::candidates`]). Periods
+//!    run from 2 to `max_period` (default `n / 3`: one cycle is lost to the moving average
+//!    below, two remain to compare).
 //! 3. Candidates are kept one at a time, greedily, as in an additive decomposition
 //!    (described below), while the best remaining one reaches
 //!    [`SeasonalityOptions::min_strength`] and its phase means pass a significance test
 //!    (the F test of a one-way analysis of variance by phase, at 1e-5, with Paulson's
 //!    approximation of the F quantile): a long period has many phase means, which fit
-//!    noise well enough to reach a modest strength by chance.
+//!    noise well enough to reach a modest strength by chance. (When the strongest fails
+//!    the test, the strongest candidate that passes it is taken instead.)
 //!
 //! # Strength
 //! For a period `p`: the series minus its centred moving average of length `p` (a `2 x p`
@@ -40,10 +41,10 @@
 //! # Selection, harmonics and multiples
 //! Each round scores every remaining candidate on what the periods kept so far leave
 //! unexplained (the phase means at each kept period are subtracted from the candidate's `d`
-//! first) and keeps the strongest; its reported strength is that added strength. So a multiple of a kept period
-//! (48 or 168 after 24) is reported only if it adds at least `min_strength` beyond it: with
-//! a daily and a weekly cycle, 168 reports how much the weekly cycle explains beyond the
-//! daily one, and 48, 72, ... add nothing and are dropped.
+//! first) and keeps the strongest; its reported strength is that added strength. So a
+//! multiple of a kept period (48 or 168 after 24) is reported only if it adds at least
+//! `min_strength` beyond it: with a daily and a weekly cycle, 168 reports how much the
+//! weekly cycle explains beyond the daily one, and 48, 72, ... add nothing and are dropped.
 //!
 //! A multiple always explains at least as much as its divisors (its phase means can
 //! reproduce theirs), so it would win the first round and absorb them. Hence the one rule

@@ -248,24 +248,24 @@ pub fn detect_seasonality(
     for k in candidates {
         // Noise moves an autocorrelation peak by a step (23 for 24): a found candidate
         // gives way to a neighbour with a higher strength.
+        // (Scored on the candidate's own detrended series: a moving average one step
+        // longer or shorter removes the same trend.)
+        let mut detrended = sums.detrend(values, k);
         let lags = if search { k - 1..=k + 1 } else { k..=k };
         let best = lags
             .filter(|&j| j >= 2 && j <= limit && !pool.iter().any(|c| c.period == j))
-            .map(|j| {
-                let detrended = sums.detrend(values, j);
-                let (score, ss) = strength_and_ss(&detrended, j);
-                (
-                    score,
-                    Candidate {
-                        period: j,
-                        detrended,
-                        initial_ss: ss,
-                    },
-                )
-            })
-            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.period.cmp(&a.1.period)));
-        if let Some((_, c)) = best {
-            pool.push(c);
+            .map(|j| (j, strength(&detrended, j)))
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+        if let Some((period, _)) = best {
+            if period != k {
+                detrended = sums.detrend(values, period);
+            }
+            let (_, initial_ss) = strength_and_ss(&detrended, period);
+            pool.push(Candidate {
+                period,
+                detrended,
+                initial_ss,
+            });
         }
     }
     let mut found: Vec<SeasonalPeriod> = Vec::new();

@@ -21,6 +21,7 @@
 pub mod breaker;
 pub mod data;
 pub mod error;
+pub mod features;
 pub mod ffi;
 pub mod telemetry;
 pub mod trees;

@@ -6,28 +6,16 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ndarray::Array2;
-use rand::{rngs::StdRng, Rng, SeedableRng};
 use tenantml::trees::explain::{top_reasons, ExplainScratch, ReasonDirection, TreeExplainer};
 use tenantml::trees::gbdt::{Gbdt, GbdtParams};
 
 const FEATURES: usize = 30;
 
-/// Friedman #1 (the first five features carry the signal), as in tests/common/friedman.rs.
+#[path = "../tests/common/friedman.rs"]
+mod friedman;
+
 fn data(n: usize) -> (Array2<f64>, Vec<f64>) {
-    let mut rng = StdRng::seed_from_u64(1);
-    let x = Array2::from_shape_fn((n, FEATURES), |_| rng.gen::<f64>());
-    let y = x
-        .rows()
-        .into_iter()
-        .map(|r| {
-            10.0 * (std::f64::consts::PI * r[0] * r[1]).sin()
-                + 20.0 * (r[2] - 0.5).powi(2)
-                + 10.0 * r[3]
-                + 5.0 * r[4]
-                + 2.0 * (rng.gen::<f64>() - 0.5)
-        })
-        .collect();
-    (x, y)
+    friedman::friedman(n, FEATURES, 1, 2.0)
 }
 
 fn explain(c: &mut Criterion) {

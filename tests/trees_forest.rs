@@ -9,6 +9,8 @@ use tenantml::Error;
 
 mod common;
 
+use tenantml::trees::metrics::r2;
+
 /// Friedman #1 with 10 features (5 of them noise).
 fn friedman(n: usize, seed: u64, noise: f64) -> (Array2<f64>, Vec<f64>) {
     common::friedman::friedman(n, 10, seed, noise)
@@ -18,13 +20,6 @@ fn predict(model: &Forest, x: ArrayView2<f64>) -> Vec<f64> {
     let mut out = vec![0.0; x.nrows()];
     model.predict(x, &mut out).unwrap();
     out
-}
-
-fn r2(y: &[f64], p: &[f64]) -> f64 {
-    let mean = y.iter().sum::<f64>() / y.len() as f64;
-    let ss_res: f64 = y.iter().zip(p).map(|(a, b)| (a - b).powi(2)).sum();
-    let ss_tot: f64 = y.iter().map(|a| (a - mean).powi(2)).sum();
-    1.0 - ss_res / ss_tot
 }
 
 /// AUC by counting every (positive, negative) pair, ties half: slow but obviously right.

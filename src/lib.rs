@@ -6,6 +6,7 @@
 //!
 //! Available now:
 //! - [`breaker`]: a circuit breaker whose state every process on a host can share.
+//! - [`forecast`]: usage forecasts with baselines, accuracy metrics and conformal intervals.
 //! - [`telemetry`]: Prometheus text exposition of the library's metrics.
 //!
 //! ```
@@ -23,6 +24,7 @@ pub mod data;
 pub mod error;
 pub mod features;
 pub mod ffi;
+pub mod forecast;
 pub mod telemetry;
 pub mod trees;
 

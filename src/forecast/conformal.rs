@@ -191,6 +191,8 @@ impl Conformal {
 
     /// Whether the half width at `step` and `level` carries the finite-sample guarantee:
     /// the step is calibrated and its `ceil((n + 1) L)` rank exists. `false` for invalid input.
+    /// For a step that borrowed residuals, `n` counts the pool, and the guarantee further
+    /// assumes the neighbouring steps' errors are alike.
     pub fn guaranteed(&self, step: usize, level: f64) -> bool {
         if check_level(level).is_err() || step == 0 || step > self.steps() {
             return false;

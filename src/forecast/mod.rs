@@ -14,6 +14,24 @@
 //!   out-of-sample (backtest) residuals;
 //! - [`fallback`]: the platform's rule when no model can be used, the historical average
 //!   times an hour-of-day and a day-of-week multiplier.
+//!
+//! Reporting baselines side by side, scaled by the in-sample seasonal naive error:
+//!
+//! ```
+//! use tenantml::forecast::baselines::Baseline;
+//! use tenantml::forecast::metrics::{mase_scale, ForecastMetrics};
+//! let series: Vec<f64> = (0..24 * 14).map(|t| 10.0 + (t % 24) as f64).collect();
+//! let (history, actual) = series.split_at(series.len() - 24);
+//! let scale = mase_scale(history, 24)?; // 0 here: a perfectly daily series
+//! for baseline in Baseline::standard_set(&[24]) {
+//!     let forecast = baseline.forecast(history, actual.len())?;
+//!     let m = ForecastMetrics::compute(actual, &forecast, Some(scale))?;
+//!     if baseline == (Baseline::SeasonalNaive { period: 24 }) {
+//!         assert_eq!(m.mae, 0.0);
+//!     }
+//! }
+//! # Ok::<(), tenantml::Error>(())
+//! ```
 
 pub mod baselines;
 pub mod conformal;

@@ -6,6 +6,7 @@
 //!
 //! Available now:
 //! - [`breaker`]: a circuit breaker whose state every process on a host can share.
+//! - [`coldstart`]: priors and synthetic tenants for forecasting before a tenant has history.
 //! - [`telemetry`]: Prometheus text exposition of the library's metrics.
 //!
 //! ```
@@ -19,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod breaker;
+pub mod coldstart;
 pub mod data;
 pub mod error;
 pub mod features;

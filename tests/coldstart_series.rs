@@ -565,3 +565,91 @@ fn held_out_differs_from_training_and_settings_round_trip() {
     let json = serde_json::to_string(&p).unwrap();
     assert_eq!(serde_json::from_str::<SeriesPrior>(&json).unwrap(), p);
 }
+
+#[test]
+fn anomalies_and_trend_changes_shape_the_truth() {
+    let s = PopulationSettings::training();
+    let tenants = synthetic_tenants(&s, 200, 24 * 91, MONDAY, 3600, 5).unwrap();
+    let mut checked = [0usize; 2];
+    for t in &tenants {
+        let plain = t
+            .prior
+            .expected(t.start, t.frequency, t.values.len(), t.utc_offset_seconds)
+            .unwrap();
+        if t.trend_changes.is_empty() && t.anomalies.len() == 1 {
+            // One anomaly: the truth is the prior's expectation times its factor there.
+            let a = &t.anomalies[0];
+            for (i, (e, p)) in t.expected.iter().zip(&plain).enumerate() {
+                let f = if (a.start..a.start + a.len).contains(&i) {
+                    a.factor
+                } else {
+                    1.0
+                };
+                assert!((e - p * f).abs() <= 1e-9 * p.max(1.0), "{} at {i}", t.id);
+            }
+            checked[0] += 1;
+        }
+        if t.anomalies.is_empty() && t.trend_changes.len() == 1 {
+            // Before the change the truth follows the prior; after it, the growth rate
+            // between consecutive days is the new trend's.
+            let (at, trend) = t.trend_changes[0];
+            for (e, p) in t.expected[..at].iter().zip(&plain) {
+                assert!((e - p).abs() <= 1e-9 * p.max(1.0));
+            }
+            if at + 48 < t.values.len() && plain[at] > 0.0 {
+                let ratio = (t.expected[at + 24] / plain[at + 24]) / (t.expected[at] / plain[at]);
+                let want = (1.0 + trend) / (1.0 + t.prior.trend_per_day);
+                assert!((ratio - want).abs() < 1e-9, "{} {ratio} {want}", t.id);
+            }
+            checked[1] += 1;
+        }
+    }
+    assert!(checked[0] > 0 && checked[1] > 0, "{checked:?}");
+}
+
+#[test]
+fn populations_work_on_sub_hourly_and_daily_grids() {
+    let s = PopulationSettings::held_out();
+    let quarter = synthetic_tenants(&s, 20, 96 * 14, MONDAY, 900, 1).unwrap();
+    let daily = synthetic_tenants(&s, 20, 365, MONDAY, 86_400, 1).unwrap();
+    for t in quarter.iter().chain(&daily) {
+        assert!(t.values.iter().all(|v| v.is_nan() || *v >= 0.0));
+        assert!(t.expected.iter().all(|v| v.is_finite() && *v >= 0.0));
+    }
+    // Same prior on both grids: the mean of the four quarters is the hourly value.
+    let p = &quarter[0].prior;
+    let q = p.expected(MONDAY, 900, 96, 0).unwrap();
+    let h = p.expected(MONDAY, 3600, 24, 0).unwrap();
+    for i in 0..24 {
+        let m = q[4 * i..4 * i + 4].iter().sum::<f64>() / 4.0;
+        // Trend is measured at each period's start, so allow its within-hour drift.
+        assert!((m / h[i] - 1.0).abs() < 1e-3, "{i}: {m} vs {}", h[i]);
+    }
+}
+
+#[test]
+fn scaled_to_handles_counts_and_sub_hourly_tenants() {
+    let prior = SeriesPrior::saas_default();
+    // A small count tenant: 2 events per hour on average, seen for two weeks.
+    let truth = SeriesPrior {
+        level: 2.0,
+        counts: true,
+        ..prior.clone()
+    };
+    let obs = truth.sample(MONDAY, 3600, 24 * 14, 0, 8).unwrap();
+    assert!(obs.contains(&0.0));
+    let got = prior.scaled_to(&obs, MONDAY, 3600, 0).unwrap();
+    let want = 2.0 * 1.001f64.powi(14);
+    assert!((got.level / want - 1.0).abs() < 0.15, "{}", got.level);
+    // 5-minute data, one week, 3x the level.
+    let truth = SeriesPrior {
+        level: 300.0,
+        ..prior.clone()
+    };
+    let obs = truth.sample(MONDAY, 300, 12 * 24 * 7, 0, 9).unwrap();
+    let got = prior.scaled_to(&obs, MONDAY, 300, 0).unwrap();
+    // The level per 5-minute period is the level of the prior's own units.
+    let want = 300.0 * 1.001f64.powi(7);
+    assert!((got.level / want - 1.0).abs() < 0.05, "{}", got.level);
+    assert!(distance(&got.daily_profile, &prior.daily_profile) < 0.5);
+}

@@ -33,6 +33,21 @@ impl SeriesPrior {
     ///
     /// Errors: invalid prior, `frequency <= 0`, more than [`MAX_LEN`] values, negative or
     /// infinite observations.
+    ///
+    /// ```
+    /// use tenantml::coldstart::SeriesPrior;
+    /// let prior = SeriesPrior::saas_default();
+    /// let monday = 4 * 86_400; // 1970-01-05 00:00 UTC
+    /// // A tenant three times as busy as the prior, seen for one week.
+    /// let tenant = SeriesPrior { level: 300.0, ..prior.clone() };
+    /// let seen = tenant.sample(monday, 3600, 168, 0, 1)?;
+    /// let adapted = prior.scaled_to(&seen, monday, 3600, 0)?;
+    /// assert!((adapted.level / 300.0 - 1.0).abs() < 0.1);
+    /// // Forecast the next day from where the tenant is now.
+    /// let next_day = adapted.expected(monday + 168 * 3600, 3600, 24, 0)?;
+    /// assert_eq!(next_day.len(), 24);
+    /// # Ok::<(), tenantml::Error>(())
+    /// ```
     pub fn scaled_to(
         &self,
         observed: &[f64],

@@ -641,6 +641,22 @@ fn scaled_to_handles_counts_and_sub_hourly_tenants() {
     let got = prior.scaled_to(&obs, MONDAY, 3600, 0).unwrap();
     let want = 2.0 * 1.001f64.powi(14);
     assert!((got.level / want - 1.0).abs() < 0.15, "{}", got.level);
+    // Sparse counts (0.5 per hour, mostly zeros): the spike guard must not bias them.
+    for seed in 0..4 {
+        let truth = SeriesPrior {
+            level: 0.5,
+            counts: true,
+            ..prior.clone()
+        };
+        let obs = truth.sample(MONDAY, 3600, 24 * 28, 0, seed).unwrap();
+        let got = prior.scaled_to(&obs, MONDAY, 3600, 0).unwrap();
+        let want = 0.5 * 1.001f64.powi(28);
+        assert!(
+            (got.level / want - 1.0).abs() < 0.2,
+            "seed {seed}: {}",
+            got.level
+        );
+    }
     // 5-minute data, one week, 3x the level.
     let truth = SeriesPrior {
         level: 300.0,

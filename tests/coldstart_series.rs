@@ -616,6 +616,18 @@ fn populations_work_on_sub_hourly_and_daily_grids() {
         assert!(t.values.iter().all(|v| v.is_nan() || *v >= 0.0));
         assert!(t.expected.iter().all(|v| v.is_finite() && *v >= 0.0));
     }
+    // Persistence is drawn per hour and converted to the grid's period.
+    let [lo, hi] = s.persistence;
+    for t in &quarter {
+        let p = t.prior.persistence;
+        assert!(
+            p >= lo.powf(0.25) - 1e-12 && p <= hi.powf(0.25) + 1e-12,
+            "{p}"
+        );
+    }
+    for t in &daily {
+        assert!(t.prior.persistence <= hi.powi(24) + 1e-12);
+    }
     // Same prior on both grids: the mean of the four quarters is the hourly value.
     let p = &quarter[0].prior;
     let q = p.expected(MONDAY, 900, 96, 0).unwrap();

@@ -84,7 +84,9 @@ pub struct PopulationSettings {
     pub profile_jitter: f64,
     /// Independent noise CV range.
     pub noise_cv: [f64; 2],
-    /// Lag-one autocorrelation range of the persistent factor.
+    /// Range of the persistent factor's autocorrelation at a lag of one **hour**; a tenant
+    /// on another grid gets `phi^(frequency / 3600)` per period, so the drift lasts the
+    /// same wall-clock time whatever the frequency.
     pub persistence: [f64; 2],
     /// CV range of the persistent factor.
     pub persistent_cv: [f64; 2],
@@ -326,7 +328,8 @@ pub struct SyntheticTenant {
     pub start: i64,
     /// Seconds per period.
     pub frequency: i64,
-    /// The observed series (NaN = missing period).
+    /// The observed series (NaN = missing period; serde_json writes NaN as `null`, so
+    /// a tenant with gaps does not read back from JSON).
     pub values: Vec<f64>,
     /// The prior it was drawn from; `trend_per_day` is the first trend segment's.
     pub prior: SeriesPrior,
@@ -439,7 +442,7 @@ fn tenant(
         weekly_profile: normalised(&weekly),
         trend_per_day: draw_trend(&mut rng),
         noise_cv: uniform(&mut rng, s.noise_cv),
-        persistence: uniform(&mut rng, s.persistence),
+        persistence: uniform(&mut rng, s.persistence).powf(frequency as f64 / 3600.0),
         persistent_cv: uniform(&mut rng, s.persistent_cv),
         counts: level < s.count_level_below,
     };

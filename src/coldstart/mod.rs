@@ -8,7 +8,9 @@
 //!   changes, anomalies and gaps, from [`PopulationSettings::training`] (for training and
 //!   tuning) or [`PopulationSettings::held_out`] (for evaluation only).
 //!
-//! All randomness is seeded; the same arguments give bit-identical output.
+//! Local time is a fixed `utc_offset_seconds` (no daylight saving): callers with an IANA
+//! zone pass the offset in effect for the window. All randomness is seeded; the same
+//! arguments give bit-identical output.
 
 mod fit;
 mod population;

@@ -6,7 +6,13 @@
 //!
 //! Available now:
 //! - [`breaker`]: a circuit breaker whose state every process on a host can share.
-//! - [`forecast`]: usage forecasts with baselines, accuracy metrics and conformal intervals.
+//! - [`coldstart`]: priors and synthetic tenants for forecasting before a tenant has history.
+//! - [`features`]: time-series features (calendar in the tenant's time zone, lags, windows),
+//!   seasonality detection and anomaly flags.
+//! - [`forecast`]: `UsagePredictor`, a global forecaster with conformal intervals, cold-start
+//!   hand-over, fallback rule, baselines and backtesting.
+//! - [`trees`]: histogram gradient boosting, random forests, calibration, TreeSHAP reasons and
+//!   versioned model files.
 //! - [`telemetry`]: Prometheus text exposition of the library's metrics.
 //!
 //! ```
@@ -20,6 +26,7 @@
 #![deny(missing_docs)]
 
 pub mod breaker;
+pub mod coldstart;
 pub mod data;
 pub mod error;
 pub mod features;

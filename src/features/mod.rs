@@ -16,4 +16,11 @@
 //! Available now: [`seasonality`] and [`anomaly`].
 
 pub mod anomaly;
+pub mod calendar;
+mod lags;
 pub mod seasonality;
+pub mod spec;
+mod windows;
+
+pub use calendar::{LocalClock, LocalTime};
+pub use spec::{FeatureBuilder, FeatureSpec};

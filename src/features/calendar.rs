@@ -121,9 +121,10 @@ impl LocalClock {
         local_from_seconds(t + i64::from(self.offset_seconds(t)))
     }
 
-    /// Like [`LocalClock::local`] for ascending instants: `hint` is a cursor into the
-    /// transitions, kept by the caller between calls (start it at 0).
-    pub(crate) fn local_hinted(&self, t: i64, hint: &mut usize) -> LocalTime {
+    /// Local seconds (the instant plus its offset) for ascending instants: `hint` is a cursor
+    /// into the transitions, kept by the caller between calls (start it at 0).
+    #[inline]
+    pub(crate) fn local_seconds_hinted(&self, t: i64, hint: &mut usize) -> i64 {
         let off = if !(RANGE_START..RANGE_END).contains(&t) {
             self.jiff_offset(t)
         } else {
@@ -139,7 +140,7 @@ impl LocalClock {
             *hint = i;
             self.offsets[i]
         };
-        local_from_seconds(t + i64::from(off))
+        t + i64::from(off)
     }
 
     fn jiff_offset(&self, t: i64) -> i32 {
@@ -158,7 +159,7 @@ impl LocalClock {
 }
 
 /// Local civil time from local seconds since 1970-01-01T00:00 (the UTC instant plus offset).
-fn local_from_seconds(local_seconds: i64) -> LocalTime {
+pub(crate) fn local_from_seconds(local_seconds: i64) -> LocalTime {
     let days = local_seconds.div_euclid(86_400);
     let sod = local_seconds.rem_euclid(86_400);
     let mut lt = date_from_days(days);

@@ -48,12 +48,13 @@ impl CalendarTables {
         }
     }
 
-    /// cal_hour (fractional with minutes), cal_hour_sin, cal_hour_cos.
+    /// cal_hour (fractional with minutes), cal_hour_sin, cal_hour_cos from the seconds
+    /// since local midnight.
     #[inline]
-    pub(crate) fn hour(&self, lt: &LocalTime, out: &mut [f64]) {
-        let m = usize::from(lt.hour) * 60 + usize::from(lt.minute);
-        let (s, c) = self.minute_of_day[m];
-        out[0] = f64::from(lt.hour) + f64::from(lt.minute) / 60.0;
+    pub(crate) fn hour(&self, second_of_day: i64, out: &mut [f64]) {
+        let minute = (second_of_day / 60) as usize;
+        let (s, c) = self.minute_of_day[minute];
+        out[0] = (minute / 60) as f64 + (minute % 60) as f64 / 60.0;
         out[1] = s;
         out[2] = c;
     }

@@ -5,7 +5,7 @@
 //! [`FeatureBuilder`] (time zone loaded, holidays parsed) that computes them. The feature
 //! names and their order are a function of the spec only, documented in [`crate::features`].
 
-use super::calendar::{parse_date, LocalClock, LocalTime};
+use super::calendar::{date_from_days, parse_date, LocalClock};
 use super::lags::{lag, ratio, seasonal_mean, CalendarTables, DATE_FEATURES};
 use super::windows::{min_max, quantile_of, Ewm, Expanding, Moments, MonoDeque, SortedWindow};
 use crate::error::{Error, Result};
@@ -370,9 +370,9 @@ impl FeatureBuilder {
 
     /// Calendar columns of a row.
     #[inline]
-    fn fill_calendar(&self, lt: &LocalTime, date: &[f64; DATE_FEATURES], row: &mut [f64]) {
+    fn fill_calendar(&self, second_of_day: i64, date: &[f64; DATE_FEATURES], row: &mut [f64]) {
         let off = if self.spec.has_hour() {
-            self.tables.hour(lt, &mut row[..3]);
+            self.tables.hour(second_of_day, &mut row[..3]);
             3
         } else {
             0
@@ -445,12 +445,13 @@ impl FeatureBuilder {
                 expanding.push(x);
                 ts += self.spec.frequency;
             }
-            let lt = self.clock.local_hinted(ts, &mut hint);
-            if lt.days_since_epoch != day {
-                day = lt.days_since_epoch;
-                date = self.tables.date(&lt, &self.holidays);
+            let local = self.clock.local_seconds_hinted(ts, &mut hint);
+            let (days, sod) = (local.div_euclid(DAY), local.rem_euclid(DAY));
+            if days != day {
+                day = days;
+                date = self.tables.date(&date_from_days(days), &self.holidays);
             }
-            self.fill_calendar(&lt, &date, row);
+            self.fill_calendar(sod, &date, row);
             self.fill_direct(values, t, row);
             for (i, s) in wins.iter().enumerate() {
                 let (lo, hi) = (s.min.get(values), s.max.get(values));
@@ -487,21 +488,41 @@ impl FeatureBuilder {
         }
         let t = history.len();
         let ts = self.timestamp(start, t)?;
-        let mut ewms: Vec<Ewm> = self.spec.ewm_alphas.iter().map(|&a| Ewm::new(a)).collect();
+        let l = self.layout;
+        // One pass for the expanding mean and up to four EWMs at a time: fixed-size lanes
+        // keep the states in registers and their dependency chains overlap.
+        let alphas = &self.spec.ewm_alphas;
         let mut expanding = Expanding::default();
         let mut finite = true;
-        for &x in history {
-            finite &= !x.is_infinite();
-            ewms.iter_mut().for_each(|e| e.push(x));
-            expanding.push(x);
+        for c in 0..alphas.len().div_ceil(4).max(1) {
+            let lane = |k: usize| alphas.get(4 * c + k).copied().unwrap_or(1.0);
+            let mut e: [Ewm; 4] = std::array::from_fn(|k| Ewm::new(lane(k)));
+            if c == 0 {
+                for &x in history {
+                    finite &= !x.is_infinite();
+                    expanding.push(x);
+                    e.iter_mut().for_each(|e| e.push(x));
+                }
+                if !finite {
+                    check_values(history)?;
+                }
+            } else {
+                for &x in history {
+                    e.iter_mut().for_each(|e| e.push(x));
+                }
+            }
+            for (k, e) in e
+                .iter()
+                .enumerate()
+                .take(alphas.len().saturating_sub(4 * c))
+            {
+                out[l.ewm + 4 * c + k] = e.get();
+            }
         }
-        if !finite {
-            check_values(history)?;
-        }
-        let l = self.layout;
-        let lt = self.clock.local(ts);
-        let date = self.tables.date(&lt, &self.holidays);
-        self.fill_calendar(&lt, &date, out);
+        let local = ts + i64::from(self.clock.offset_seconds(ts));
+        let (days, sod) = (local.div_euclid(DAY), local.rem_euclid(DAY));
+        let date = self.tables.date(&date_from_days(days), &self.holidays);
+        self.fill_calendar(sod, &date, out);
         self.fill_direct(history, t, out);
         let mut scratch = Vec::new();
         for (i, &w) in self.spec.windows.iter().enumerate() {
@@ -512,9 +533,6 @@ impl FeatureBuilder {
             out[l.windows + 5 * i..l.windows + 5 * i + 5].copy_from_slice(&[mean, std, lo, hi, qv]);
         }
         out[l.expanding] = expanding.get();
-        for (o, e) in out[l.ewm..].iter_mut().zip(&ewms) {
-            *o = e.get();
-        }
         self.fill_ratios(history, t, out);
         Ok(())
     }

@@ -157,26 +157,59 @@ pub(crate) fn min_max(win: &[f64]) -> (f64, f64) {
     })
 }
 
-/// Rolling quantile from a sorted buffer of the window's present values.
+/// A key whose integer order is `f64::total_cmp`'s order (so -0.0 sorts before 0.0).
+#[inline]
+fn key(x: f64) -> i64 {
+    let b = x.to_bits() as i64;
+    b ^ (((b >> 63) as u64) >> 1) as i64
+}
+
+/// The value of a [`key`] (the map is an involution).
+#[inline]
+fn unkey(k: i64) -> f64 {
+    f64::from_bits((k ^ (((k >> 63) as u64) >> 1) as i64) as u64)
+}
+
+/// Rolling quantile from a sorted buffer of the window's present values (as integer keys,
+/// so the binary searches compare integers).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SortedWindow {
-    sorted: Vec<f64>,
+    sorted: Vec<i64>,
 }
 
 impl SortedWindow {
-    /// Moves from row `t - 1` to row `t` (binary-search insert and remove).
+    /// Moves from row `t - 1` to row `t`: binary-search insert and remove, and when one value
+    /// replaces another only the elements between their positions move.
     pub(crate) fn advance(&mut self, values: &[f64], t: usize, w: usize) {
-        if t > w {
-            let y = values[t - 1 - w];
-            if !y.is_nan() {
-                let i = self.sorted.partition_point(|v| v.total_cmp(&y).is_lt());
-                self.sorted.remove(i);
+        let old = if t > w { values[t - 1 - w] } else { f64::NAN };
+        let new = values[t - 1];
+        let v = &mut self.sorted;
+        match (old.is_nan(), new.is_nan()) {
+            (true, true) => {}
+            (true, false) => {
+                let k = key(new);
+                let i = v.partition_point(|&e| e < k);
+                v.insert(i, k);
             }
-        }
-        let x = values[t - 1];
-        if !x.is_nan() {
-            let i = self.sorted.partition_point(|v| v.total_cmp(&x).is_lt());
-            self.sorted.insert(i, x);
+            (false, true) => {
+                let i = v.partition_point(|&e| e < key(old));
+                v.remove(i);
+            }
+            (false, false) => {
+                let (ko, kn) = (key(old), key(new));
+                let i = v.partition_point(|&e| e < ko);
+                if kn == ko {
+                    // Same key: the buffer is unchanged.
+                } else if kn > ko {
+                    let j = i + v[i..].partition_point(|&e| e < kn);
+                    v.copy_within(i + 1..j, i);
+                    v[j - 1] = kn;
+                } else {
+                    let j = v[..i].partition_point(|&e| e < kn);
+                    v.copy_within(j..i, j + 1);
+                    v[j] = kn;
+                }
+            }
         }
     }
 
@@ -188,9 +221,9 @@ impl SortedWindow {
         }
         let (lo, frac) = quantile_position(q, n);
         if frac == 0.0 {
-            self.sorted[lo]
+            unkey(self.sorted[lo])
         } else {
-            interpolate(self.sorted[lo], self.sorted[lo + 1], frac)
+            interpolate(unkey(self.sorted[lo]), unkey(self.sorted[lo + 1]), frac)
         }
     }
 }

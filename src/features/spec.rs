@@ -454,7 +454,7 @@ impl FeatureBuilder {
             self.fill_calendar(sod, &date, row);
             self.fill_direct(values, t, row);
             for (i, s) in wins.iter().enumerate() {
-                let (lo, hi) = (s.min.get(values), s.max.get(values));
+                let (lo, hi) = (s.min.get(), s.max.get());
                 let (mean, std) = s.moments.mean_std(lo, hi);
                 row[l.windows + 5 * i..l.windows + 5 * i + 5].copy_from_slice(&[
                     mean,

@@ -107,30 +107,31 @@ impl Moments {
     }
 }
 
-/// Rolling minimum or maximum by a monotone deque of indices (present values only).
+/// Rolling minimum or maximum by a monotone deque of (index, [`key`]) of present values.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct MonoDeque {
-    idx: VecDeque<usize>,
+    items: VecDeque<(usize, i64)>,
 }
 
 impl MonoDeque {
     /// Moves from row `t - 1` to row `t`; `is_max` picks the maximum.
+    #[inline]
     pub(crate) fn advance(&mut self, values: &[f64], t: usize, w: usize, is_max: bool) {
         let x = values[t - 1];
         if !x.is_nan() {
-            while let Some(&b) = self.idx.back() {
-                let ord = values[b].total_cmp(&x);
-                if (is_max && ord.is_le()) || (!is_max && ord.is_ge()) {
-                    self.idx.pop_back();
+            let k = key(x);
+            while let Some(&(_, b)) = self.items.back() {
+                if (is_max && b <= k) || (!is_max && b >= k) {
+                    self.items.pop_back();
                 } else {
                     break;
                 }
             }
-            self.idx.push_back(t - 1);
+            self.items.push_back((t - 1, k));
         }
-        while let Some(&f) = self.idx.front() {
+        while let Some(&(f, _)) = self.items.front() {
             if f + w < t {
-                self.idx.pop_front();
+                self.items.pop_front();
             } else {
                 break;
             }
@@ -138,8 +139,9 @@ impl MonoDeque {
     }
 
     /// The current extreme, `NaN` when the window has no present value.
-    pub(crate) fn get(&self, values: &[f64]) -> f64 {
-        self.idx.front().map_or(f64::NAN, |&i| values[i])
+    #[inline]
+    pub(crate) fn get(&self) -> f64 {
+        self.items.front().map_or(f64::NAN, |&(_, k)| unkey(k))
     }
 }
 
@@ -197,18 +199,21 @@ impl SortedWindow {
             }
             (false, false) => {
                 let (ko, kn) = (key(old), key(new));
-                let i = v.partition_point(|&e| e < ko);
-                if kn == ko {
-                    // Same key: the buffer is unchanged.
-                } else if kn > ko {
-                    let j = i + v[i..].partition_point(|&e| e < kn);
-                    v.copy_within(i + 1..j, i);
-                    v[j - 1] = kn;
+                // Insertion-sort step: find the old value, then slide the new one from its
+                // slot to its place (cost = distance between the two ranks).
+                let mut j = v.partition_point(|&e| e < ko);
+                if kn > ko {
+                    while j + 1 < v.len() && v[j + 1] < kn {
+                        v[j] = v[j + 1];
+                        j += 1;
+                    }
                 } else {
-                    let j = v[..i].partition_point(|&e| e < kn);
-                    v.copy_within(j..i, j + 1);
-                    v[j] = kn;
+                    while j > 0 && v[j - 1] > kn {
+                        v[j] = v[j - 1];
+                        j -= 1;
+                    }
                 }
+                v[j] = kn;
             }
         }
     }

@@ -235,7 +235,8 @@ impl SortedWindow {
 
 fn quantile_position(q: f64, n: usize) -> (usize, f64) {
     let pos = q * (n - 1) as f64;
-    let lo = (pos.floor() as usize).min(n - 1);
+    // pos >= 0, so the cast truncates to the floor (no libm call).
+    let lo = (pos as usize).min(n - 1);
     (lo, pos - lo as f64)
 }
 

@@ -67,6 +67,8 @@ fn default_names_are_stable_unique_and_at_least_30() {
     let hourly = FeatureSpec::for_frequency(HOUR, &[]).unwrap();
     assert_eq!(hourly.lags, vec![1, 2, 3, 24, 48, 168]);
     assert_eq!(hourly.lookback(), 672);
+    assert_eq!(hourly.len(), 40, "the count documented in the module docs");
+    assert_eq!(FeatureSpec::for_frequency(86_400, &[]).unwrap().len(), 33);
     let names = hourly.names();
     for n in [
         "cal_hour_sin",

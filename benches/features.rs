@@ -32,6 +32,10 @@ fn bench(c: &mut Criterion) {
     c.bench_function("features_row_year_history", |bch| {
         bch.iter(|| b.row(black_box(&values), start, &mut out).unwrap())
     });
+    let cursor = b.cursor(&values, start).unwrap();
+    c.bench_function("features_cursor_row_year_history", |bch| {
+        bch.iter(|| black_box(&cursor).row(&mut out).unwrap())
+    });
 }
 
 criterion_group!(benches, bench);

@@ -391,3 +391,26 @@ fn matches_pandas_fixture() {
         }
     }
 }
+
+#[test]
+fn cursor_rows_equal_row_after_each_push() {
+    let mut spec = FeatureSpec::for_frequency(HOUR, &[]).unwrap();
+    spec.time_zone = Some("America/New_York".into());
+    spec.ewm_alphas = vec![0.05, 0.1, 0.2, 0.3, 0.5, 1.0]; // more than one lane group
+    let b = spec.compile().unwrap();
+    let values = series(900, 200.0, 0.1, 21);
+    let mut cursor = b.cursor(&values[..600], START).unwrap();
+    let (mut a, mut r) = (vec![0.0; b.len()], vec![0.0; b.len()]);
+    for t in 600..values.len() {
+        cursor.row(&mut a).unwrap();
+        b.row(&values[..t], START, &mut r).unwrap();
+        assert!(same_bits(&a, &r), "t={t}");
+        cursor.push(values[t]).unwrap();
+    }
+    assert!(same_bits(cursor.history(), &values));
+    assert!(is_invalid(cursor.push(f64::INFINITY)));
+    assert!(is_invalid(cursor.row(&mut [0.0; 3])));
+    let mat = b.matrix(&values, START).unwrap();
+    b.row(&values[..600], START, &mut r).unwrap();
+    assert!(same_bits(&r, &mat[600 * b.len()..601 * b.len()]));
+}

@@ -69,4 +69,4 @@ pub mod spec;
 mod windows;
 
 pub use calendar::{LocalClock, LocalTime};
-pub use spec::{FeatureBuilder, FeatureSpec};
+pub use spec::{FeatureBuilder, FeatureSpec, RowCursor};

@@ -486,13 +486,19 @@ impl FeatureBuilder {
                 self.len
             )));
         }
-        let t = history.len();
-        let ts = self.timestamp(start, t)?;
-        let l = self.layout;
-        // One pass for the expanding mean and up to four EWMs at a time: fixed-size lanes
-        // keep the states in registers and their dependency chains overlap.
+        let ts = self.timestamp(start, history.len())?;
+        let (expanding, ewms) = self.pass(history)?;
+        self.finish_row(history, ts, &expanding, &ewms, out);
+        Ok(())
+    }
+
+    /// One pass over the history for the expanding mean and the EWMs, up to four EWMs at a
+    /// time: fixed-size lanes keep the states in registers and their dependency chains
+    /// overlap. Also rejects infinite values.
+    fn pass(&self, history: &[f64]) -> Result<(Expanding, Vec<Ewm>)> {
         let alphas = &self.spec.ewm_alphas;
         let mut expanding = Expanding::default();
+        let mut ewms = Vec::with_capacity(alphas.len());
         let mut finite = true;
         for c in 0..alphas.len().div_ceil(4).max(1) {
             let lane = |k: usize| alphas.get(4 * c + k).copied().unwrap_or(1.0);
@@ -511,13 +517,23 @@ impl FeatureBuilder {
                     e.iter_mut().for_each(|e| e.push(x));
                 }
             }
-            for (k, e) in e
-                .iter()
-                .enumerate()
-                .take(alphas.len().saturating_sub(4 * c))
-            {
-                out[l.ewm + 4 * c + k] = e.get();
-            }
+            ewms.extend(e.into_iter().take(alphas.len().saturating_sub(4 * c)));
+        }
+        Ok((expanding, ewms))
+    }
+
+    /// The row of period `history.len()` at timestamp `ts`, given the expanding states.
+    fn finish_row(
+        &self,
+        history: &[f64],
+        ts: i64,
+        expanding: &Expanding,
+        ewms: &[Ewm],
+        out: &mut [f64],
+    ) {
+        let (t, l) = (history.len(), self.layout);
+        for (o, e) in out[l.ewm..].iter_mut().zip(ewms) {
+            *o = e.get();
         }
         let local = ts + i64::from(self.clock.offset_seconds(ts));
         let (days, sod) = (local.div_euclid(DAY), local.rem_euclid(DAY));
@@ -534,6 +550,78 @@ impl FeatureBuilder {
         }
         out[l.expanding] = expanding.get();
         self.fill_ratios(history, t, out);
+    }
+
+    /// A [`RowCursor`] over a copy of `history`, for recursive forecasting: each step
+    /// appends the previous forecast and asks for the next row without re-reading the whole
+    /// history (the expanding states are carried along). Rows equal [`FeatureBuilder::row`]
+    /// bit for bit.
+    pub fn cursor(&self, history: &[f64], start: i64) -> Result<RowCursor<'_>> {
+        self.timestamp(start, history.len())?;
+        let (expanding, ewms) = self.pass(history)?;
+        Ok(RowCursor {
+            builder: self,
+            history: history.to_vec(),
+            start,
+            expanding,
+            ewms,
+        })
+    }
+}
+
+/// Incremental [`FeatureBuilder::row`]: O(lookback + windows) per step instead of a pass
+/// over the whole history.
+///
+/// ```
+/// use tenantml::features::FeatureSpec;
+/// let b = FeatureSpec::for_frequency(3600, &[]).unwrap().compile().unwrap();
+/// let history: Vec<f64> = (0..400).map(|i| (i % 24) as f64).collect();
+/// let mut cursor = b.cursor(&history, 0).unwrap();
+/// let (mut a, mut r) = (vec![0.0; b.len()], vec![0.0; b.len()]);
+/// cursor.push(3.5).unwrap(); // e.g. the forecast of period 400
+/// cursor.row(&mut a).unwrap(); // features of period 401
+/// let mut longer = history.clone();
+/// longer.push(3.5);
+/// b.row(&longer, 0, &mut r).unwrap();
+/// assert!(a.iter().zip(&r).all(|(x, y)| x.to_bits() == y.to_bits()));
+/// ```
+#[derive(Clone, Debug)]
+pub struct RowCursor<'a> {
+    builder: &'a FeatureBuilder,
+    history: Vec<f64>,
+    start: i64,
+    expanding: Expanding,
+    ewms: Vec<Ewm>,
+}
+
+impl RowCursor<'_> {
+    /// Appends the value of the next period (`NaN` = missing; infinite is rejected).
+    pub fn push(&mut self, value: f64) -> Result<()> {
+        check_values(&[value])?;
+        self.builder.timestamp(self.start, self.history.len() + 1)?;
+        self.history.push(value);
+        self.expanding.push(value);
+        self.ewms.iter_mut().for_each(|e| e.push(value));
         Ok(())
+    }
+
+    /// Features of the period after the history so far; `out.len()` must be `len()`.
+    pub fn row(&self, out: &mut [f64]) -> Result<()> {
+        let b = self.builder;
+        if out.len() != b.len {
+            return Err(Error::InvalidArgument(format!(
+                "output row has {} slots, the spec has {} features",
+                out.len(),
+                b.len
+            )));
+        }
+        let ts = b.timestamp(self.start, self.history.len())?;
+        b.finish_row(&self.history, ts, &self.expanding, &self.ewms, out);
+        Ok(())
+    }
+
+    /// The history so far (the initial values plus everything pushed).
+    pub fn history(&self) -> &[f64] {
+        &self.history
     }
 }

@@ -9,10 +9,10 @@ PHPUNIT ?= $(shell command -v phpunit 2>/dev/null || echo /usr/bin/phpunit)
 LIB := $(CURDIR)/target/release/libtenantml.so
 PRELOAD_HEADER := $(CURDIR)/php-ext/build/tenantml-preload.h
 C_TEST_DIR := $(CURDIR)/target/c
-C_TESTS := breaker_test model_test
+C_TESTS := breaker_test model_test forecast_test
 VALGRIND := $(shell command -v valgrind 2>/dev/null)
 
-.PHONY: demo test deps test-deps build header preload lint test-rust test-c test-php bench compare clean
+.PHONY: demo test deps test-deps build header preload lint test-rust test-c test-php bench compare compare-forecast clean
 
 demo: deps build
 	$(PHP) php-ext/examples/demo.php
@@ -69,9 +69,10 @@ test-php: build preload
 
 bench: build
 	$(CARGO) bench --bench breaker
-	$(CARGO) bench --bench binning --bench gbdt --bench model --bench explain
+	$(CARGO) bench --bench binning --bench gbdt --bench model --bench explain --bench features --bench forecast
 	TENANTML_LIB=$(LIB) $(PHP) php-ext/benchmarks/breaker.php
 	TENANTML_LIB=$(LIB) $(PHP) php-ext/benchmarks/model.php
+	TENANTML_LIB=$(LIB) $(PHP) php-ext/benchmarks/forecast.php
 
 # Side by side with LightGBM and scikit-learn (benches/compare/README.md).
 COMPARE_VENV := $(CURDIR)/target/compare-venv
@@ -79,6 +80,13 @@ compare: build
 	test -x $(COMPARE_VENV)/bin/python || python3 -m venv $(COMPARE_VENV)
 	$(COMPARE_VENV)/bin/pip install -q -r benches/compare/requirements.txt
 	$(COMPARE_VENV)/bin/python benches/compare/compare.py --tenantml $(CURDIR)/target/release/tenantml
+
+# Forecast accuracy beside statsforecast and mlforecast + LightGBM (own venv: pandas pins).
+FORECAST_VENV := $(CURDIR)/target/forecast-venv
+compare-forecast: build
+	test -x $(FORECAST_VENV)/bin/python || python3 -m venv $(FORECAST_VENV)
+	$(FORECAST_VENV)/bin/pip install -q -r benches/compare/forecast-requirements.txt
+	$(FORECAST_VENV)/bin/python benches/compare/forecast_compare.py --tenantml $(CURDIR)/target/release/tenantml
 
 clean:
 	$(CARGO) clean

@@ -89,6 +89,28 @@ typedef enum {
 } TmlBreakerState;
 
 /*
+ Which regime answered a forecast.
+ */
+typedef enum {
+  /*
+   The fitted model alone.
+   */
+  TML_REGIME_MODEL = 0,
+  /*
+   The cold-start prior alone (no history yet).
+   */
+  TML_REGIME_COLD_START_PRIOR = 1,
+  /*
+   A blend of model and prior during the hand-over.
+   */
+  TML_REGIME_BLENDED = 2,
+  /*
+   The rule-based fallback.
+   */
+  TML_REGIME_FALLBACK = 3,
+} TmlRegime;
+
+/*
  Version of the C ABI. The PHP loader refuses a library whose `tml_abi_version()`
  differs from the one it was written for. Bump on any incompatible header change.
  */
@@ -124,6 +146,12 @@ typedef struct TmlBreaker TmlBreaker;
  with `tml_breaker_store_free`. Thread-safe.
  */
 typedef struct TmlBreakerStore TmlBreakerStore;
+
+/*
+ A fitted usage predictor. Opaque; free with `tml_forecaster_free`. Forecasts may run on
+ many threads at once; `tml_forecaster_set_metadata_json` needs exclusive use.
+ */
+typedef struct TmlForecaster TmlForecaster;
 
 /*
  A fitted tree model (boosting, forest or blend). Opaque; free with `tml_model_free`.
@@ -403,6 +431,174 @@ TmlStatus tml_breaker_disable(const TmlBreaker *breaker, TmlTransition *out_tran
  `breaker` is NULL or a live handle; `out_transition` is NULL or writable.
  */
 TmlStatus tml_breaker_reset(const TmlBreaker *breaker, TmlTransition *out_transition);
+
+/*
+ Fits a predictor on `n_points` points (`timestamps`, `values`) forming `n_series` series
+ of `series_lengths[i]` points each, back to back; `series_lengths` NULL and `n_series` 0
+ mean one series. With no points at all, `params_json` must give `frequency` and
+ `synthetic_tenants` (a model learnt from the cold-start prior alone). `params_json`
+ (NULL = defaults) is a `ForecastParams` object, e.g. `{"time_zone":"Europe/Berlin"}`.
+
+ # Safety
+ Every non-NULL pointer points to as many readable values as stated; `out_forecaster` is
+ writable.
+ */
+TmlStatus tml_forecaster_fit(const int64_t *timestamps,
+                             const double *values,
+                             size_t n_points,
+                             const size_t *series_lengths,
+                             size_t n_series,
+                             const char *params_json,
+                             TmlForecaster **out_forecaster);
+
+/*
+ Releases a predictor. NULL is ignored.
+
+ # Safety
+ `forecaster` is NULL or a live handle, not used afterwards.
+ */
+void tml_forecaster_free(TmlForecaster *forecaster);
+
+/*
+ Forecasts `horizon` periods after a history of `n_points` points (any order). With no
+ points (a tenant with no data yet) the forecast starts at `first_timestamp` and comes from
+ the cold-start prior; otherwise `first_timestamp` is ignored. Writes `horizon` values to
+ `out_timestamps` and `out_forecast`, and, for `n_levels` levels (percent, e.g. 80 and
+ 95), `horizon * n_levels` bounds to `out_lower` and `out_upper` (step-major: step 0's
+ levels first; both may be NULL when `n_levels` is 0). `out_regime` and
+ `out_model_weight` may be NULL.
+
+ # Safety
+ Every non-NULL pointer points to as many values as stated (readable inputs, writable
+ outputs); `forecaster` is a live handle.
+ */
+TmlStatus tml_forecaster_forecast(const TmlForecaster *forecaster,
+                                  const int64_t *timestamps,
+                                  const double *values,
+                                  size_t n_points,
+                                  int64_t first_timestamp,
+                                  size_t horizon,
+                                  const double *levels,
+                                  size_t n_levels,
+                                  int64_t *out_timestamps,
+                                  double *out_forecast,
+                                  double *out_lower,
+                                  double *out_upper,
+                                  TmlRegime *out_regime,
+                                  double *out_model_weight);
+
+/*
+ Like `tml_forecaster_forecast`, returning the whole forecast as JSON (`model_name`,
+ `model_version`, `regime`, `model_weight`, `history_days`, `levels`, and `points` with
+ `timestamp`, `forecast`, `lower`, `upper`). `levels` NULL with `n_levels` 0 means the
+ fitted default levels. Free the string with `tml_string_free`.
+
+ # Safety
+ As `tml_forecaster_forecast`; `out_json` is writable.
+ */
+TmlStatus tml_forecaster_forecast_json(const TmlForecaster *forecaster,
+                                       const int64_t *timestamps,
+                                       const double *values,
+                                       size_t n_points,
+                                       int64_t first_timestamp,
+                                       size_t horizon,
+                                       const double *levels,
+                                       size_t n_levels,
+                                       char **out_json);
+
+/*
+ The platform's rule without any model: historical average × local hour-of-day ×
+ day-of-week multipliers, with intervals from the rule's own residuals. `frequency` 0
+ infers it; `time_zone` NULL is UTC. Outputs as `tml_forecaster_forecast` (the regime is
+ always `TML_REGIME_FALLBACK`).
+
+ # Safety
+ As `tml_forecaster_forecast`; `time_zone` is NULL or a NUL-terminated string.
+ */
+TmlStatus tml_forecast_fallback(const int64_t *timestamps,
+                                const double *values,
+                                size_t n_points,
+                                int64_t frequency,
+                                const char *time_zone,
+                                size_t horizon,
+                                const double *levels,
+                                size_t n_levels,
+                                int64_t *out_timestamps,
+                                double *out_forecast,
+                                double *out_lower,
+                                double *out_upper);
+
+/*
+ Rolling-origin backtest of `params_json` (as `tml_forecaster_fit`) on the given series
+ with `options_json` (NULL = defaults; e.g. `{"horizon":24,"windows":4,"refit":false,
+ "levels":[80,95]}`): the model, the fallback rule and the baselines side by side, as
+ JSON (see `BacktestReport` in the Rust docs). Free with `tml_string_free`.
+
+ # Safety
+ As `tml_forecaster_fit`; `out_json` is writable.
+ */
+TmlStatus tml_forecast_backtest_json(const int64_t *timestamps,
+                                     const double *values,
+                                     size_t n_points,
+                                     const size_t *series_lengths,
+                                     size_t n_series,
+                                     const char *params_json,
+                                     const char *options_json,
+                                     char **out_json);
+
+/*
+ A JSON summary of the predictor (name, version, frequency, periods, transform, features,
+ fit summary, prior). Free with `tml_string_free`.
+
+ # Safety
+ `forecaster` is a live handle; `out_json` is writable.
+ */
+TmlStatus tml_forecaster_info_json(const TmlForecaster *forecaster, char **out_json);
+
+/*
+ Sets metadata saved with the predictor (`name`, `version`, `created_at`,
+ `training_metrics`, `extra`); forecasts carry the new name and version.
+
+ # Safety
+ `forecaster` is a live handle used by no other thread during the call; `json` is a
+ NUL-terminated string.
+ */
+TmlStatus tml_forecaster_set_metadata_json(TmlForecaster *forecaster, const char *json);
+
+/*
+ The predictor file's bytes; release with `tml_bytes_free(bytes.data, bytes.len)`.
+
+ # Safety
+ `forecaster` is a live handle; `out_bytes` is writable.
+ */
+TmlStatus tml_forecaster_to_bytes(const TmlForecaster *forecaster, TmlBytes *out_bytes);
+
+/*
+ Reads a predictor from `len` bytes; a truncated, corrupted, foreign or newer file is
+ `TML_STATUS_BAD_MODEL_FILE`.
+
+ # Safety
+ `data` points to `len` readable bytes; `out_forecaster` is writable.
+ */
+TmlStatus tml_forecaster_from_bytes(const uint8_t *data,
+                                    size_t len,
+                                    TmlForecaster **out_forecaster);
+
+/*
+ Writes the predictor file atomically (temporary file, fsync, rename).
+
+ # Safety
+ `forecaster` is a live handle; `path` is a NUL-terminated UTF-8 path.
+ */
+TmlStatus tml_forecaster_save(const TmlForecaster *forecaster, const char *path);
+
+/*
+ Reads a predictor file.
+
+ # Safety
+ `path` is a NUL-terminated UTF-8 path; `out_forecaster` is writable.
+ */
+TmlStatus tml_forecaster_load(const char *path, TmlForecaster **out_forecaster);
 
 /*
  Fits a model on `n_rows` x `n_features` row-major `x` and targets `y` (`n_rows` values).

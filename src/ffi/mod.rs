@@ -14,6 +14,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::error::{Error, Result};
 
 pub mod breaker;
+pub mod forecast;
 pub mod model;
 
 /// Version of the C ABI. The PHP loader refuses a library whose `tml_abi_version()`

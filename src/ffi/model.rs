@@ -36,7 +36,11 @@ pub struct TmlBytes {
 ///
 /// # Safety
 /// `ptr` is NULL or points to `len` readable values that outlive the borrow.
-unsafe fn slice_arg<'a, T>(ptr: *const T, len: usize, what: &'static str) -> Result<&'a [T]> {
+pub(crate) unsafe fn slice_arg<'a, T>(
+    ptr: *const T,
+    len: usize,
+    what: &'static str,
+) -> Result<&'a [T]> {
     if ptr.is_null() {
         if len == 0 {
             return Ok(&[]);

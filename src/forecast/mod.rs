@@ -14,6 +14,38 @@
 //!   out-of-sample (backtest) residuals;
 //! - [`fallback`]: the platform's rule when no model can be used, the historical average
 //!   times an hour-of-day and a day-of-week multiplier.
+//! - [`predictor`]: [`UsagePredictor`], a global tree-ensemble forecaster (boosting +
+//!   forest blend on the features of [`crate::features::spec`]) fitted on one or many
+//!   series with per-series scaling, anomaly cleaning, a target transform chosen by
+//!   backtest, conformal intervals and a cold-start prior;
+//! - [`predict`]: forecasting with it, recursively, with the regime that answered
+//!   ([`handover`]: model, cold-start prior, blended, fallback) and
+//!   [`predict::fallback_forecast`];
+//! - [`backtest`]: rolling-origin cross-validation of the model beside the fallback rule
+//!   and the baselines;
+//! - [`evaluate`]: the cold-start hand-over measured per length of history;
+//! - [`transform`]: per-series scaling and target transforms.
+//!
+//! ```
+//! use tenantml::data::series::{Series, SeriesOptions};
+//! use tenantml::forecast::{ForecastParams, UsagePredictor};
+//! // Three weeks of hourly usage: busy days, quiet nights.
+//! let t: Vec<i64> = (0..504).map(|i| 1_704_067_200 + i * 3600).collect();
+//! let v: Vec<f64> = (0..504).map(|i| if (8..18).contains(&(i % 24)) { 20.0 } else { 4.0 }).collect();
+//! let history = Series::new(&t, &v, &SeriesOptions::default())?;
+//! let mut params = ForecastParams::default();
+//! params.model.gbdt.rounds = 30; // small, to keep the example fast
+//! params.model.forest.trees = 10;
+//! let predictor = UsagePredictor::fit(&[history.clone()], &params)?;
+//! let forecast = predictor.forecast(&history, 24, &[80.0, 95.0])?;
+//! assert_eq!(forecast.regime.name(), "model");
+//! let noon = &forecast.points[12];
+//! assert!(noon.forecast > 10.0 && noon.lower[0] <= noon.forecast && noon.forecast <= noon.upper[0]);
+//! // A new tenant with no data yet is answered by the cold-start prior.
+//! let new = predictor.forecast_values(history.end() + 3600, &[], 24, &[80.0])?;
+//! assert_eq!(new.regime.name(), "cold_start_prior");
+//! # Ok::<(), tenantml::Error>(())
+//! ```
 //!
 //! Reporting baselines side by side, scaled by the in-sample seasonal naive error:
 //!
@@ -33,7 +65,20 @@
 //! # Ok::<(), tenantml::Error>(())
 //! ```
 
+pub mod backtest;
 pub mod baselines;
+mod calibrate;
 pub mod conformal;
+mod engine;
+pub mod evaluate;
 pub mod fallback;
+pub mod handover;
 pub mod metrics;
+pub mod predict;
+pub mod predictor;
+mod prior;
+pub mod transform;
+
+pub use handover::Regime;
+pub use predict::{Forecast, ForecastPoint};
+pub use predictor::{ForecastParams, UsagePredictor};

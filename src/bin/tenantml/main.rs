@@ -7,9 +7,15 @@
 //!              [--valid FILE.csv] [--rounds N --learning-rate X --max-leaves N --trees N --seed N]
 //!              --out MODEL [--json]
 //! tenantml predict --model MODEL --data FILE.csv --out PRED.csv [--json]
+//! tenantml forecast --data SERIES.csv --horizon H [--freq 1h] [--level 80]... [--time-zone TZ]
+//!                   [--params JSON] [--save MODEL | --model MODEL] --out FORECAST.csv [--json]
+//! tenantml backtest --data SERIES.csv --horizon H [--windows K] [--step S] [--refit]
+//!                   [--plot PLOT.png] [--json]
 //! ```
 
+mod forecast;
 mod model;
+mod plot;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +43,10 @@ enum Command {
     Fit(model::FitArgs),
     /// Predict a CSV file with a saved model.
     Predict(model::PredictArgs),
+    /// Fit a usage forecaster on a series CSV (or load one) and forecast every series.
+    Forecast(forecast::ForecastArgs),
+    /// Rolling-origin backtest of the forecaster against the baselines.
+    Backtest(forecast::BacktestArgs),
 }
 
 #[derive(Subcommand)]
@@ -99,6 +109,8 @@ fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Fit(args) => return model::fit(args),
         Command::Predict(args) => return model::predict(args),
+        Command::Forecast(args) => return forecast::forecast(args),
+        Command::Backtest(args) => return forecast::run_backtest(args),
         Command::Breaker(BreakerCommand::Status { store, json }) => {
             let snapshots = store.open()?.snapshots().map_err(|e| e.to_string())?;
             if json {

@@ -1,0 +1,615 @@
+<?php
+
+declare(strict_types=1);
+
+namespace TenantMl;
+
+use FFI;
+use FFI\CData;
+use TenantMl\Exception\InvalidArgumentException;
+use TenantMl\Exception\TenantMlException;
+
+/**
+ * Usage forecasting: a global tree-ensemble forecaster fitted on one tenant's
+ * series or on many, with prediction intervals, a cold-start prior for new
+ * tenants and a rule-based fallback.
+ *
+ *     $predictor = UsagePredictor::fitMany([
+ *         'tenant-1' => [$timestamps1, $values1],
+ *         'tenant-2' => [$timestamps2, $values2],
+ *     ], ['time_zone' => 'Europe/Berlin']);
+ *     $result = $predictor->forecast($timestamps, $values, 24, [80, 95]);
+ *     foreach ($result['rows'] as $row) {
+ *         // $row: timestamp, forecast, lower, upper (first level), regime, intervals
+ *     }
+ *     Storage::put('models/usage.tml', $predictor->toBytes());
+ *
+ * Timestamps are unix seconds (int) or ISO 8601 strings with an offset
+ * ("2024-03-31T02:00:00+02:00", "...Z"); a string without offset is refused,
+ * since it is ambiguous across daylight-saving changes. Values are int|float,
+ * null (or NAN) for a missing period. Points may come in any order; duplicate
+ * timestamps are summed (params 'duplicates' => 'mean'|'last'|'reject').
+ *
+ * Every forecast says which regime answered: 'model', 'cold_start_prior' (a
+ * tenant with no data), 'blended' (the hand-over from prior to model over the
+ * first `handover_days` days) or 'fallback' (the rule: average x hour-of-day x
+ * day-of-week multipliers), with the model name and version.
+ */
+final class UsagePredictor
+{
+    /** TmlRegime codes. */
+    private const REGIMES = [0 => 'model', 1 => 'cold_start_prior', 2 => 'blended', 3 => 'fallback'];
+
+    /** The library's longest horizon (MAX_HORIZON), checked before output buffers are allocated. */
+    public const MAX_HORIZON = 100_000;
+
+    /** Parameter keys that hold JSON objects (an empty PHP array must be sent as {}). */
+    private const OBJECT_KEYS = ['model', 'features', 'anomaly', 'training_metrics', 'extra'];
+
+    private ?CData $handle;
+
+    private function __construct(private readonly FFI $ffi, CData $handle)
+    {
+        $this->handle = $handle;
+    }
+
+    /**
+     * Fit on one series.
+     *
+     * @param list<int|string> $timestamps unix seconds or ISO 8601 with offset
+     * @param list<int|float|null> $values one per timestamp; null = missing
+     * @param array<string, mixed> $params the library's ForecastParams: name, version,
+     *        frequency (seconds), duplicates, time_zone (IANA), holidays (["YYYY-MM-DD"]),
+     *        seasonal_periods, model {gbdt, forest, ...}, transform ("level" |
+     *        "seasonal_difference" | null = chosen by backtest), levels, calibration_horizon,
+     *        calibration_windows, anomaly, handover_days, synthetic_tenants, seed
+     * @throws InvalidArgumentException for malformed input or data the library refuses
+     * @throws Exception\ParseException for unknown or mistyped parameters
+     */
+    public static function fit(array $timestamps, array $values, array $params = []): self
+    {
+        return self::fitMany([[$timestamps, $values]], $params);
+    }
+
+    /**
+     * Fit one global model on many series (a new tenant borrows strength from
+     * all others). Each series is [timestamps, values] or
+     * ['timestamps' => ..., 'values' => ...]; keys (tenant ids) are ignored.
+     * An empty list fits on synthetic tenants alone and needs params
+     * 'frequency' and 'synthetic_tenants'.
+     *
+     * @param array<array-key, array{0: list<int|string>, 1: list<int|float|null>}|array{timestamps: list<int|string>, values: list<int|float|null>}> $series
+     * @param array<string, mixed> $params as fit()
+     */
+    public static function fitMany(array $series, array $params = []): self
+    {
+        [$t, $v, $lengths] = self::packSeries($series);
+        $ffi = Native::ffi();
+        $n = count($lengths);
+        $total = array_sum($lengths);
+        $lens = $ffi->new('size_t[' . max(1, $n) . ']');
+        foreach ($lengths as $i => $len) {
+            $lens[$i] = $len;
+        }
+        $out = $ffi->new('TmlForecaster*');
+        $status = $ffi->tml_forecaster_fit(
+            self::int64Buffer($ffi, $t),
+            self::doubleBuffer($ffi, $v),
+            $total,
+            $n === 0 ? null : $lens,
+            $n,
+            self::encode($params),
+            FFI::addr($out)
+        );
+        if ($status !== 0) {
+            throw Native::exception($status, $ffi);
+        }
+        return new self($ffi, $out);
+    }
+
+    /** Read a predictor from toBytes() output; damaged or foreign bytes are a BadModelFileException. */
+    public static function fromBytes(string $bytes): self
+    {
+        $ffi = Native::ffi();
+        $len = strlen($bytes);
+        $data = null;
+        if ($len > 0) {
+            $data = $ffi->new("uint8_t[{$len}]");
+            FFI::memcpy($data, $bytes, $len);
+        }
+        $out = $ffi->new('TmlForecaster*');
+        $status = $ffi->tml_forecaster_from_bytes($data, $len, FFI::addr($out));
+        if ($status !== 0) {
+            throw Native::exception($status, $ffi);
+        }
+        return new self($ffi, $out);
+    }
+
+    /** Read a predictor file written by save(). */
+    public static function load(string $path): self
+    {
+        $ffi = Native::ffi();
+        $out = $ffi->new('TmlForecaster*');
+        $status = $ffi->tml_forecaster_load(self::path($path), FFI::addr($out));
+        if ($status !== 0) {
+            throw Native::exception($status, $ffi);
+        }
+        return new self($ffi, $out);
+    }
+
+    /**
+     * Forecast $horizon periods after a tenant's history.
+     *
+     * With an empty history (a tenant with no data yet) the forecast comes from
+     * the cold-start prior and starts at $start (unix seconds or ISO 8601;
+     * required then, ignored otherwise).
+     *
+     * @param list<int|string> $timestamps
+     * @param list<int|float|null> $values
+     * @param list<int|float> $levels interval levels in percent, e.g. [80, 95]
+     * @return array{model_name: string, model_version: int, regime: string, model_weight: float,
+     *         levels: list<float>, rows: list<array{timestamp: int, forecast: float, lower: float|null,
+     *         upper: float|null, regime: string, intervals: array<string, array{0: float, 1: float}>}>}
+     */
+    public function forecast(
+        array $timestamps,
+        array $values,
+        int $horizon,
+        array $levels = [80, 95],
+        int|string|null $start = null,
+    ): array {
+        $handle = $this->live();
+        [$t, $v, $n] = self::packPoints($timestamps, $values, 'history');
+        $first = 0;
+        if ($n === 0) {
+            if ($start === null) {
+                throw self::invalid('a forecast from an empty history needs $start (the first forecast period)');
+            }
+            $first = self::timestamp($start, 'start');
+        }
+        self::checkHorizon($horizon);
+        $levels = self::levels($levels);
+        $nLevels = count($levels);
+        $out = $this->outputs($horizon, $nLevels);
+        $regime = $this->ffi->new('TmlRegime');
+        $weight = $this->ffi->new('double');
+        $status = $this->ffi->tml_forecaster_forecast(
+            $handle,
+            self::int64Buffer($this->ffi, $t),
+            self::doubleBuffer($this->ffi, $v),
+            $n,
+            $first,
+            $horizon,
+            $nLevels === 0 ? null : self::doubleBuffer($this->ffi, pack('d*', ...$levels)),
+            $nLevels,
+            $out['timestamps'],
+            $out['forecast'],
+            $out['lower'],
+            $out['upper'],
+            FFI::addr($regime),
+            FFI::addr($weight)
+        );
+        if ($status !== 0) {
+            throw Native::exception($status, $this->ffi);
+        }
+        $info = $this->nameAndVersion();
+        return self::result(
+            $out,
+            $horizon,
+            $levels,
+            self::REGIMES[$regime->cdata] ?? 'unknown',
+            (float) $weight->cdata,
+            $info[0],
+            $info[1]
+        );
+    }
+
+    /**
+     * The platform's rule without any model: the historical average times the
+     * local hour-of-day and day-of-week multipliers, regime 'fallback'.
+     *
+     * @param list<int|string> $timestamps
+     * @param list<int|float|null> $values at least one present value
+     * @param list<int|float> $levels
+     * @param int $frequency seconds per period; 0 infers it
+     * @return array same shape as forecast()
+     */
+    public static function fallback(
+        array $timestamps,
+        array $values,
+        int $horizon,
+        array $levels = [80, 95],
+        ?string $timeZone = null,
+        int $frequency = 0,
+    ): array {
+        [$t, $v, $n] = self::packPoints($timestamps, $values, 'history');
+        self::checkHorizon($horizon);
+        $levels = self::levels($levels);
+        $nLevels = count($levels);
+        $ffi = Native::ffi();
+        $out = self::allocate($ffi, $horizon, $nLevels);
+        $status = $ffi->tml_forecast_fallback(
+            self::int64Buffer($ffi, $t),
+            self::doubleBuffer($ffi, $v),
+            $n,
+            $frequency,
+            $timeZone,
+            $horizon,
+            $nLevels === 0 ? null : self::doubleBuffer($ffi, pack('d*', ...$levels)),
+            $nLevels,
+            $out['timestamps'],
+            $out['forecast'],
+            $out['lower'],
+            $out['upper']
+        );
+        if ($status !== 0) {
+            throw Native::exception($status, $ffi);
+        }
+        return self::result($out, $horizon, $levels, 'fallback', 0.0, 'fallback', 0);
+    }
+
+    /**
+     * Rolling-origin backtest of the forecaster against the fallback rule and
+     * the baselines (naive, seasonal naive per period, seasonal average).
+     *
+     * @param array $series as fitMany()
+     * @param array{horizon?: int, windows?: int, step?: int|null, refit?: bool, levels?: list<int|float>} $options
+     * @param array<string, mixed> $params as fit()
+     * @return array{methods: list<array{name: string, metrics: array, coverage: list<array{0: float, 1: float}>}>,
+     *         windows: list<array>, transform: string, periods: list<int>, options: array}
+     */
+    public static function backtest(array $series, array $options = [], array $params = []): array
+    {
+        [$t, $v, $lengths] = self::packSeries($series);
+        $ffi = Native::ffi();
+        $n = count($lengths);
+        $lens = $ffi->new('size_t[' . max(1, $n) . ']');
+        foreach ($lengths as $i => $len) {
+            $lens[$i] = $len;
+        }
+        $json = $ffi->new('char*');
+        $status = $ffi->tml_forecast_backtest_json(
+            self::int64Buffer($ffi, $t),
+            self::doubleBuffer($ffi, $v),
+            array_sum($lengths),
+            $n === 0 ? null : $lens,
+            $n,
+            self::encode($params),
+            $options === [] ? null : Native::encodeJson($options),
+            FFI::addr($json)
+        );
+        if ($status !== 0) {
+            throw Native::exception($status, $ffi);
+        }
+        return Native::decodeJson(Native::takeString($ffi, $json));
+    }
+
+    /**
+     * Name, version, frequency, seasonal periods, transform, time zone, feature names,
+     * fit summary (series, rows, anomalies cleaned, backtest scores) and the prior.
+     */
+    public function info(): array
+    {
+        $json = $this->ffi->new('char*');
+        $status = $this->ffi->tml_forecaster_info_json($this->live(), FFI::addr($json));
+        if ($status !== 0) {
+            throw Native::exception($status, $this->ffi);
+        }
+        return Native::decodeJson(Native::takeString($this->ffi, $json));
+    }
+
+    /**
+     * Change metadata saved with the predictor (name, version, created_at,
+     * training_metrics, extra); forecasts carry the new name and version.
+     *
+     * @param array<string, mixed> $meta
+     */
+    public function setMetadata(array $meta): void
+    {
+        $status = $this->ffi->tml_forecaster_set_metadata_json($this->live(), self::encode($meta));
+        if ($status !== 0) {
+            throw Native::exception($status, $this->ffi);
+        }
+        $this->nameVersion = null;
+    }
+
+    /** The predictor in the model file format (checksummed), e.g. for a Laravel filesystem disk. */
+    public function toBytes(): string
+    {
+        $bytes = $this->ffi->new('TmlBytes');
+        $status = $this->ffi->tml_forecaster_to_bytes($this->live(), FFI::addr($bytes));
+        if ($status !== 0) {
+            throw Native::exception($status, $this->ffi);
+        }
+        try {
+            return $bytes->len === 0 ? '' : FFI::string($bytes->data, $bytes->len);
+        } finally {
+            $this->ffi->tml_bytes_free($bytes->data, $bytes->len);
+        }
+    }
+
+    /** Write the predictor file atomically (temporary file, fsync, rename). */
+    public function save(string $path): void
+    {
+        $status = $this->ffi->tml_forecaster_save($this->live(), self::path($path));
+        if ($status !== 0) {
+            throw Native::exception($status, $this->ffi);
+        }
+    }
+
+    public function __destruct()
+    {
+        if ($this->handle !== null) {
+            $this->ffi->tml_forecaster_free($this->handle);
+            $this->handle = null;
+        }
+    }
+
+    /** serialize() stores the predictor bytes (e.g. for a Laravel cache store). */
+    public function __serialize(): array
+    {
+        return ['bytes' => $this->toBytes()];
+    }
+
+    /** @param array{bytes: string} $data */
+    public function __unserialize(array $data): void
+    {
+        if (!is_string($data['bytes'] ?? null)) {
+            throw new TenantMlException('serialized TenantMl\UsagePredictor has no predictor bytes');
+        }
+        $other = self::fromBytes($data['bytes']);
+        $this->ffi = $other->ffi;
+        $this->handle = $other->handle;
+        $other->handle = null;
+    }
+
+    /** A predictor owns its native handle: copy it with fromBytes($p->toBytes()). */
+    private function __clone()
+    {
+    }
+
+    /** @var array{0: string, 1: int}|null cached from info() */
+    private ?array $nameVersion = null;
+
+    /** @return array{0: string, 1: int} */
+    private function nameAndVersion(): array
+    {
+        if ($this->nameVersion === null) {
+            $info = $this->info();
+            $this->nameVersion = [(string) $info['name'], (int) $info['version']];
+        }
+        return $this->nameVersion;
+    }
+
+    private function live(): CData
+    {
+        return $this->handle ?? throw new TenantMlException('this UsagePredictor has been released');
+    }
+
+    /** @var array<string, array{0: int, 1: int, 2: array<string, CData>}> output buffers by shape */
+    private array $buffers = [];
+
+    /** Output buffers reused across calls of the same shape (the one-step hot path). */
+    private function outputs(int $horizon, int $nLevels): array
+    {
+        $key = "{$horizon}:{$nLevels}";
+        if (!isset($this->buffers[$key])) {
+            if (count($this->buffers) >= 8) {
+                $this->buffers = [];
+            }
+            $this->buffers[$key] = self::allocate($this->ffi, $horizon, $nLevels);
+        }
+        return $this->buffers[$key];
+    }
+
+    /** @return array<string, CData|null> */
+    private static function allocate(FFI $ffi, int $horizon, int $nLevels): array
+    {
+        $bounds = max(1, $horizon * $nLevels);
+        return [
+            'timestamps' => $ffi->new("int64_t[{$horizon}]"),
+            'forecast' => $ffi->new("double[{$horizon}]"),
+            'lower' => $nLevels === 0 ? null : $ffi->new("double[{$bounds}]"),
+            'upper' => $nLevels === 0 ? null : $ffi->new("double[{$bounds}]"),
+        ];
+    }
+
+    /**
+     * @param array<string, CData|null> $out
+     * @param list<float> $levels
+     */
+    private static function result(
+        array $out,
+        int $horizon,
+        array $levels,
+        string $regime,
+        float $weight,
+        string $name,
+        int $version,
+    ): array {
+        $ts = unpack('q*', FFI::string($out['timestamps'], 8 * $horizon));
+        $fc = unpack('d*', FFI::string($out['forecast'], 8 * $horizon));
+        $nLevels = count($levels);
+        $lo = $nLevels === 0 ? [] : array_values(unpack('d*', FFI::string($out['lower'], 8 * $horizon * $nLevels)));
+        $up = $nLevels === 0 ? [] : array_values(unpack('d*', FFI::string($out['upper'], 8 * $horizon * $nLevels)));
+        $rows = [];
+        for ($h = 0; $h < $horizon; $h++) {
+            $intervals = [];
+            foreach ($levels as $j => $level) {
+                $intervals[self::levelKey($level)] = [$lo[$h * $nLevels + $j], $up[$h * $nLevels + $j]];
+            }
+            $rows[] = [
+                'timestamp' => $ts[$h + 1],
+                'forecast' => $fc[$h + 1],
+                'lower' => $nLevels === 0 ? null : $lo[$h * $nLevels],
+                'upper' => $nLevels === 0 ? null : $up[$h * $nLevels],
+                'regime' => $regime,
+                'intervals' => $intervals,
+            ];
+        }
+        return [
+            'model_name' => $name,
+            'model_version' => $version,
+            'regime' => $regime,
+            'model_weight' => $weight,
+            'levels' => $levels,
+            'rows' => $rows,
+        ];
+    }
+
+    private static function checkHorizon(int $horizon): void
+    {
+        if ($horizon < 1 || $horizon > self::MAX_HORIZON) {
+            throw self::invalid(sprintf('horizon must be in 1..=%d periods, got %d', self::MAX_HORIZON, $horizon));
+        }
+    }
+
+    /** "80", "97.5": the key of a level in 'intervals'. */
+    private static function levelKey(float $level): string
+    {
+        return rtrim(rtrim(sprintf('%.6F', $level), '0'), '.');
+    }
+
+    /**
+     * @param list<int|float> $levels
+     * @return list<float>
+     */
+    private static function levels(array $levels): array
+    {
+        $out = [];
+        foreach (array_values($levels) as $i => $level) {
+            if (!is_int($level) && !is_float($level)) {
+                throw self::invalid(sprintf('levels[%d] must be a number, got %s', $i, get_debug_type($level)));
+            }
+            $out[] = (float) $level;
+        }
+        return $out;
+    }
+
+    /**
+     * Packs many series back to back.
+     *
+     * @return array{0: string, 1: string, 2: list<int>} int64 timestamps, doubles, lengths
+     */
+    private static function packSeries(array $series): array
+    {
+        $t = '';
+        $v = '';
+        $lengths = [];
+        $i = 0;
+        foreach ($series as $key => $one) {
+            if (!is_array($one)) {
+                throw self::invalid(sprintf('series %s must be [timestamps, values]', var_export($key, true)));
+            }
+            $ts = $one['timestamps'] ?? $one[0] ?? null;
+            $vs = $one['values'] ?? $one[1] ?? null;
+            if (!is_array($ts) || !is_array($vs)) {
+                throw self::invalid(sprintf(
+                    'series %s must be [timestamps, values] or [\'timestamps\' => ..., \'values\' => ...]',
+                    var_export($key, true)
+                ));
+            }
+            [$pt, $pv, $n] = self::packPoints($ts, $vs, sprintf('series %s', var_export($key, true)));
+            if ($n === 0) {
+                throw self::invalid(sprintf('series %s is empty', var_export($key, true)));
+            }
+            $t .= $pt;
+            $v .= $pv;
+            $lengths[] = $n;
+            $i++;
+        }
+        return [$t, $v, $lengths];
+    }
+
+    /** @return array{0: string, 1: string, 2: int} */
+    private static function packPoints(array $timestamps, array $values, string $what): array
+    {
+        $n = count($timestamps);
+        if (count($values) !== $n) {
+            throw self::invalid(sprintf('%s has %d timestamps but %d values', $what, $n, count($values)));
+        }
+        $ts = [];
+        foreach (array_values($timestamps) as $i => $t) {
+            $ts[] = self::timestamp($t, "{$what} timestamps[{$i}]");
+        }
+        $vs = [];
+        foreach (array_values($values) as $i => $x) {
+            if ($x === null) {
+                $vs[] = NAN;
+            } elseif (is_int($x) || is_float($x)) {
+                $vs[] = (float) $x;
+            } else {
+                throw self::invalid(sprintf('%s values[%d] must be a number or null, got %s', $what, $i, get_debug_type($x)));
+            }
+        }
+        return [pack('q*', ...$ts), pack('d*', ...$vs), $n];
+    }
+
+    private static function timestamp(mixed $t, string $what): int
+    {
+        if (is_int($t)) {
+            return $t;
+        }
+        if (!is_string($t)) {
+            throw self::invalid(sprintf('%s must be unix seconds or an ISO 8601 string, got %s', $what, get_debug_type($t)));
+        }
+        if (!preg_match('/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i', $t)) {
+            throw self::invalid(sprintf(
+                "%s '%s' is not ISO 8601 with an offset (e.g. 2024-03-31T02:00:00+02:00 or ...Z)",
+                $what,
+                $t
+            ));
+        }
+        try {
+            return (new \DateTimeImmutable($t))->getTimestamp();
+        } catch (\Exception $e) {
+            throw self::invalid(sprintf("%s '%s' is not a valid date: %s", $what, $t, $e->getMessage()));
+        }
+    }
+
+    private static function int64Buffer(FFI $ffi, string $packed): ?CData
+    {
+        $len = strlen($packed);
+        if ($len === 0) {
+            return null;
+        }
+        $buffer = $ffi->new('int64_t[' . intdiv($len, 8) . ']');
+        FFI::memcpy($buffer, $packed, $len);
+        return $buffer;
+    }
+
+    private static function doubleBuffer(FFI $ffi, string $packed): ?CData
+    {
+        $len = strlen($packed);
+        if ($len === 0) {
+            return null;
+        }
+        $buffer = $ffi->new('double[' . intdiv($len, 8) . ']');
+        FFI::memcpy($buffer, $packed, $len);
+        return $buffer;
+    }
+
+    /** JSON object for the library, or null for defaults. */
+    private static function encode(array $value): ?string
+    {
+        foreach (self::OBJECT_KEYS as $key) {
+            if (($value[$key] ?? null) === []) {
+                $value[$key] = new \stdClass();
+            }
+        }
+        return Native::encodeJson($value);
+    }
+
+    private static function path(string $path): string
+    {
+        if (str_contains($path, "\0")) {
+            throw self::invalid('path contains a NUL byte');
+        }
+        return $path;
+    }
+
+    private static function invalid(string $message): InvalidArgumentException
+    {
+        return new InvalidArgumentException("invalid argument: {$message}", Native::STATUS_INVALID_ARGUMENT);
+    }
+}

@@ -1,0 +1,217 @@
+<?php
+
+declare(strict_types=1);
+
+namespace TenantMl\Tests;
+
+use TenantMl\Exception\BadModelFileException;
+use TenantMl\Exception\InvalidArgumentException;
+use TenantMl\Exception\ParseException;
+use TenantMl\UsagePredictor;
+
+/**
+ * UsagePredictor through PHP: fit one or many series, forecast rows with
+ * intervals and regimes, the fallback rule, backtests, persistence and bad input.
+ */
+final class UsagePredictorTest extends TestCase
+{
+    /** Monday 2024-01-01T00:00:00Z. */
+    private const START = 1704067200;
+    private const HOUR = 3600;
+    /** Small ensembles keep the suite fast. */
+    private const PARAMS = ['model' => ['gbdt' => ['rounds' => 40], 'forest' => ['trees' => 10]]];
+
+    private static ?UsagePredictor $shared = null;
+
+    /**
+     * Hourly usage with business hours, quiet weekends and noise.
+     *
+     * @return array{0: list<int>, 1: list<float>}
+     */
+    private static function usage(int $days, float $level, int $seed, int $start = self::START): array
+    {
+        mt_srand($seed);
+        $t = [];
+        $v = [];
+        for ($i = 0; $i < $days * 24; $i++) {
+            $hour = $i % 24;
+            $weekday = intdiv($i, 24) % 7;
+            $daily = ($hour >= 8 && $hour < 18) ? 1.6 : 0.5;
+            $weekly = $weekday >= 5 ? 0.4 : 1.0;
+            $t[] = $start + $i * self::HOUR;
+            $v[] = $level * $daily * $weekly * (1 + (mt_rand(-100, 100) / 1000));
+        }
+        return [$t, $v];
+    }
+
+    private static function predictor(): UsagePredictor
+    {
+        if (self::$shared === null) {
+            $series = [];
+            for ($s = 0; $s < 4; $s++) {
+                $series["tenant-{$s}"] = self::usage(35, 10.0 * ($s + 1), 10 + $s);
+            }
+            self::$shared = UsagePredictor::fitMany($series, self::PARAMS + ['name' => 'usage', 'version' => 3]);
+        }
+        return self::$shared;
+    }
+
+    public function testForecastRowsCarryIntervalsRegimeAndVersion(): void
+    {
+        [$t, $v] = self::usage(35, 20.0, 1);
+        $result = self::predictor()->forecast($t, $v, 24, [80, 95]);
+        $this->assertSame('usage', $result['model_name']);
+        $this->assertSame(3, $result['model_version']);
+        $this->assertSame('model', $result['regime']);
+        $this->assertCount(24, $result['rows']);
+        $first = $result['rows'][0];
+        $this->assertSame(end($t) + self::HOUR, $first['timestamp']);
+        foreach ($result['rows'] as $row) {
+            $this->assertSame('model', $row['regime']);
+            $this->assertLessThanOrEqual($row['forecast'], $row['lower']);
+            $this->assertGreaterThanOrEqual($row['forecast'], $row['upper']);
+            $this->assertSame([$row['lower'], $row['upper']], $row['intervals']['80']);
+            $this->assertLessThanOrEqual($row['lower'], $row['intervals']['95'][0]);
+        }
+        // Monday 10:00 UTC is busier than 02:00.
+        $this->assertGreaterThan($result['rows'][2]['forecast'] * 1.5, $result['rows'][10]['forecast']);
+    }
+
+    public function testEveryHistoryLengthSaysWhichRegimeAnswered(): void
+    {
+        $p = self::predictor();
+        $start = self::START + 35 * 24 * self::HOUR;
+        $empty = $p->forecast([], [], 24, [80], $start);
+        $this->assertSame('cold_start_prior', $empty['regime']);
+        $this->assertSame($start, $empty['rows'][0]['timestamp']);
+        [$t, $v] = self::usage(1, 30.0, 2, $start);
+        $this->assertSame('blended', $p->forecast($t, $v, 24)['regime']);
+        [$t, $v] = self::usage(7, 30.0, 2, $start);
+        $this->assertSame('blended', $p->forecast($t, $v, 24)['regime']);
+        [$t, $v] = self::usage(30, 30.0, 2, $start);
+        $this->assertSame('model', $p->forecast($t, $v, 24)['regime']);
+    }
+
+    public function testIsoTimestampsWithOffsetsUnsortedAndMissingValues(): void
+    {
+        [$t, $v] = self::usage(21, 10.0, 3);
+        $iso = array_map(static fn (int $s): string => gmdate('Y-m-d\TH:i:s', $s + 7200) . '+02:00', $t);
+        $v[50] = null;
+        $order = range(0, count($t) - 1);
+        shuffle($order);
+        $it = array_map(static fn (int $i) => $iso[$i], $order);
+        $iv = array_map(static fn (int $i) => $v[$i], $order);
+        $a = self::predictor()->forecast($it, $iv, 5);
+        $b = self::predictor()->forecast($t, $v, 5);
+        $this->assertSame(array_column($b['rows'], 'forecast'), array_column($a['rows'], 'forecast'));
+    }
+
+    public function testFallbackIsTheRuleAndSaysSo(): void
+    {
+        [$t, $v] = self::usage(14, 10.0, 4);
+        $result = UsagePredictor::fallback($t, $v, 24, [80]);
+        $this->assertSame('fallback', $result['regime']);
+        $this->assertSame('fallback', $result['rows'][0]['regime']);
+        $this->assertGreaterThan($result['rows'][3]['forecast'], $result['rows'][12]['forecast']);
+        $berlin = UsagePredictor::fallback($t, $v, 24, [80], 'Europe/Berlin');
+        $this->assertNotSame(array_column($result['rows'], 'forecast'), array_column($berlin['rows'], 'forecast'));
+    }
+
+    public function testBacktestReportsTheModelBesideTheBaselines(): void
+    {
+        $report = UsagePredictor::backtest(
+            [self::usage(30, 10.0, 5)],
+            ['horizon' => 24, 'windows' => 2, 'levels' => [80]],
+            self::PARAMS
+        );
+        $names = array_column($report['methods'], 'name');
+        $this->assertSame('model', $names[0]);
+        $this->assertContains('seasonal_naive_24', $names);
+        $this->assertContains('fallback_rule', $names);
+        $this->assertGreaterThan(0, $report['methods'][0]['metrics']['mae']);
+        $this->assertCount(2, $report['windows']);
+    }
+
+    public function testBytesFileAndSerializeRoundTrips(): void
+    {
+        $p = self::predictor();
+        [$t, $v] = self::usage(10, 10.0, 6);
+        $expected = $p->forecast($t, $v, 12);
+        $this->assertEquals($expected, UsagePredictor::fromBytes($p->toBytes())->forecast($t, $v, 12));
+        $path = $this->tempDir() . '/usage.tml';
+        $p->save($path);
+        $this->assertEquals($expected, UsagePredictor::load($path)->forecast($t, $v, 12));
+        $copy = unserialize(serialize($p));
+        $this->assertEquals($expected, $copy->forecast($t, $v, 12));
+    }
+
+    public function testMetadataChangesTheNameAndVersionForecastsCarry(): void
+    {
+        $p = UsagePredictor::fromBytes(self::predictor()->toBytes());
+        $p->setMetadata(['name' => 'usage-eu', 'version' => 9]);
+        [$t, $v] = self::usage(10, 10.0, 7);
+        $result = $p->forecast($t, $v, 2);
+        $this->assertSame('usage-eu', $result['model_name']);
+        $this->assertSame(9, $result['model_version']);
+        $info = $p->info();
+        $this->assertContains(24, $info['periods']);
+        $this->assertGreaterThanOrEqual(30, count($info['features']));
+    }
+
+    public function testDamagedBytesAreABadModelFile(): void
+    {
+        $bytes = self::predictor()->toBytes();
+        $this->expectException(BadModelFileException::class);
+        UsagePredictor::fromBytes(substr($bytes, 0, intdiv(strlen($bytes), 2)));
+    }
+
+    public function testForeignBytesAreABadModelFile(): void
+    {
+        $this->expectException(BadModelFileException::class);
+        UsagePredictor::fromBytes('not a model file at all');
+    }
+
+    /** @return iterable<string, array{0: callable, 1: string}> */
+    public static function badInput(): iterable
+    {
+        [$t, $v] = self::usage(3, 10.0, 8);
+        yield 'horizon 0' => [static fn (UsagePredictor $p) => $p->forecast($t, $v, 0), 'horizon'];
+        yield 'absurd horizon' => [static fn (UsagePredictor $p) => $p->forecast($t, $v, 50_000_000), 'horizon'];
+        yield 'level 100' => [static fn (UsagePredictor $p) => $p->forecast($t, $v, 3, [100]), 'levels'];
+        yield 'mismatched arrays' => [static fn (UsagePredictor $p) => $p->forecast($t, [1.0], 3), 'timestamps'];
+        yield 'string value' => [static fn (UsagePredictor $p) => $p->forecast([1], ['x'], 3), 'number'];
+        yield 'infinite value' => [static fn (UsagePredictor $p) => $p->forecast([self::START], [INF], 3), 'finite'];
+        yield 'no offset' => [static fn (UsagePredictor $p) => $p->forecast(['2024-01-01T00:00:00'], [1.0], 3), 'offset'];
+        yield 'empty without start' => [static fn (UsagePredictor $p) => $p->forecast([], [], 3), 'start'];
+        yield 'off the grid' => [static fn (UsagePredictor $p) => $p->forecast([self::START, self::START + 1800], [1.0, 2.0], 3), 'grid'];
+        yield 'fallback of nothing' => [static fn () => UsagePredictor::fallback([self::START], [null], 3, [80], null, 3600), 'missing'];
+        yield 'fit on nothing' => [static fn () => UsagePredictor::fitMany([]), 'frequency'];
+        yield 'fit on one point' => [static fn () => UsagePredictor::fit([self::START], [1.0], ['synthetic_tenants' => 0]), 'frequency'];
+    }
+
+    /** @dataProvider badInput */
+    public function testBadInputIsAClearError(callable $call, string $needle): void
+    {
+        try {
+            $call(self::predictor());
+            $this->fail('expected an InvalidArgumentException');
+        } catch (InvalidArgumentException $e) {
+            $this->assertStringContainsStringIgnoringCase($needle, $e->getMessage());
+        }
+    }
+
+    public function testUnknownParameterIsAParseError(): void
+    {
+        [$t, $v] = self::usage(3, 10.0, 9);
+        $this->expectException(ParseException::class);
+        UsagePredictor::fit($t, $v, ['horizon' => 3]);
+    }
+
+    public function testFitOnSyntheticTenantsAloneServesANewPlatform(): void
+    {
+        $p = UsagePredictor::fitMany([], self::PARAMS + ['frequency' => 3600, 'synthetic_tenants' => 4]);
+        $result = $p->forecast([], [], 24, [80], '2024-06-03T00:00:00Z');
+        $this->assertSame('cold_start_prior', $result['regime']);
+        $this->assertCount(24, $result['rows']);
+    }
+}

@@ -1,0 +1,155 @@
+//! Out-of-sample residuals for conformal intervals and for choosing the target transform.
+//!
+//! A calibration model is fitted on every series cut `span = H + (K - 1) * step` periods
+//! before its end; it then forecasts `H` steps recursively from `K` rolling origins inside
+//! that span, each time from the true history before the origin (no refit), and the scaled
+//! residuals `actual - forecast` are collected per horizon step. Series too short to keep
+//! `min_train` periods before their first origin contribute training rows but no window.
+
+use ndarray::ArrayView2;
+
+use super::baselines::Baseline;
+use super::engine::{recursive, training_rows, ScaledSeries, TargetRule};
+use crate::error::Result;
+use crate::features::spec::FeatureBuilder;
+use crate::trees::model::{Model, ModelParams};
+
+/// Rolling-origin settings for calibration.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WindowPlan {
+    pub horizon: usize,
+    pub windows: usize,
+    pub step: usize,
+    pub min_train: usize,
+    /// Share of each series (0..1) kept before its first origin, so the calibration model
+    /// learns from most of the data.
+    pub min_train_share: f64,
+    /// At most this many series give windows (the first ones), bounding the cost on large
+    /// panels.
+    pub max_series: usize,
+}
+
+/// What calibration measured.
+#[derive(Debug, Clone)]
+pub(crate) struct Residuals {
+    /// `by_step[h - 1]`: scaled residuals at step `h`.
+    pub by_step: Vec<Vec<f64>>,
+    /// Mean absolute scaled residual over every step and window.
+    pub mae: f64,
+    /// The same for the seasonal-naive baseline on the same windows.
+    pub baseline_mae: f64,
+    /// Number of forecast windows.
+    pub windows: usize,
+}
+
+/// The origins (indices into the series) of the windows a series of length `n` gives.
+pub(crate) fn origins(n: usize, plan: &WindowPlan) -> Vec<usize> {
+    let mut out = Vec::new();
+    let keep = plan
+        .min_train
+        .max((n as f64 * plan.min_train_share).ceil() as usize);
+    for k in 0..plan.windows {
+        let back = plan.horizon + k * plan.step;
+        if n < back || n - back < keep {
+            break;
+        }
+        out.push(n - back);
+    }
+    out.reverse();
+    out
+}
+
+/// Fits the calibration model and collects residuals; `None` when no series is long enough
+/// for one window.
+pub(crate) fn calibrate(
+    builder: &FeatureBuilder,
+    series: &[ScaledSeries<'_>],
+    rule: TargetRule,
+    params: &ModelParams,
+    plan: &WindowPlan,
+    floor: Option<f64>,
+) -> Result<Option<Residuals>> {
+    let cuts: Vec<Vec<usize>> = series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if i < plan.max_series {
+                origins(s.values.len(), plan)
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    if cuts.iter().all(|c| c.is_empty()) {
+        return Ok(None);
+    }
+    let truncated: Vec<ScaledSeries<'_>> = series
+        .iter()
+        .zip(&cuts)
+        .map(|(s, c)| ScaledSeries {
+            values: &s.values[..c.first().copied().unwrap_or(s.values.len())],
+            start: s.start,
+        })
+        .collect();
+    let (x, y) = training_rows(builder, &truncated, rule)?;
+    let model = Model::fit(ArrayView2::from(&x), &y, None, None, params)?;
+    let baseline = Baseline::SeasonalNaive {
+        period: rule.period.max(1),
+    };
+    let mut by_step = vec![Vec::new(); plan.horizon];
+    let (mut abs_sum, mut base_sum, mut count, mut windows) = (0.0, 0.0, 0usize, 0usize);
+    for (s, cut) in series.iter().zip(&cuts) {
+        for &origin in cut {
+            let history = &s.values[..origin];
+            let forecast = recursive(builder, &model, rule, history, s.start, plan.horizon, floor)?;
+            let naive = baseline.forecast(history, plan.horizon)?;
+            windows += 1;
+            for h in 0..plan.horizon {
+                let actual = s.values[origin + h];
+                if actual.is_nan() {
+                    continue;
+                }
+                let r = actual - forecast[h];
+                by_step[h].push(r);
+                abs_sum += r.abs();
+                if !naive[h].is_nan() {
+                    base_sum += (actual - naive[h]).abs();
+                }
+                count += 1;
+            }
+        }
+    }
+    if count == 0 {
+        return Ok(None);
+    }
+    Ok(Some(Residuals {
+        by_step,
+        mae: abs_sum / count as f64,
+        baseline_mae: base_sum / count as f64,
+        windows,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_stay_inside_the_series() {
+        let plan = WindowPlan {
+            horizon: 24,
+            windows: 4,
+            step: 12,
+            min_train: 48,
+            min_train_share: 0.5,
+            max_series: 10,
+        };
+        assert_eq!(origins(200, &plan), vec![140, 152, 164, 176]);
+        // Only windows leaving 48 periods of training.
+        assert_eq!(origins(90, &plan), vec![54, 66]);
+        assert!(origins(60, &plan).is_empty());
+        // ... and half of the series.
+        assert_eq!(origins(120, &plan), vec![60, 72, 84, 96]);
+        assert_eq!(origins(110, &plan), vec![62, 74, 86]);
+    }
+}

@@ -1,0 +1,735 @@
+//! [`UsagePredictor`]: a global tree-ensemble forecaster for usage series, fitted on one or
+//! many tenants, with conformal intervals and a cold-start prior.
+//!
+//! # Fitting
+//! 1. Each series is cleaned of anomalies (robust MAD per seasonal phase, replaced by the
+//!    phase median) so a spike does not poison the lags, and divided by its scale (the mean
+//!    absolute present value), so one model serves small and large tenants alike.
+//! 2. Seasonal periods are detected per series among the natural ones of the frequency (a
+//!    day and a week); the features ([`FeatureSpec`]) and the seasonal base follow them.
+//! 3. With `transform: null` (the default) both target transforms are backtested on rolling
+//!    origins at the end of the series and the better one (lower scaled MAE) is kept; the
+//!    residuals of the kept one calibrate the conformal intervals per horizon step.
+//! 4. The final model (boosting + forest blend by default) is fitted on every row.
+//! 5. A cold-start prior ([`SeriesPrior`]) is estimated from the training series: their mean
+//!    daily and weekly profiles, median level and level spread. When there is little real
+//!    data (`synthetic_tenants`), synthetic histories drawn from that prior join the training
+//!    set so the model has seen short and varied histories.
+//!
+//! Forecasting is in [`predict`](super::predict).
+
+use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
+
+use super::calibrate::{calibrate, Residuals, WindowPlan};
+use super::conformal::Conformal;
+use super::engine::{training_rows, ScaledSeries, TargetRule};
+use super::transform::{series_scale, TargetTransform};
+use crate::coldstart::SeriesPrior;
+use crate::data::series::{DuplicatePolicy, Series, SeriesOptions};
+use crate::error::{Error, Result};
+use crate::features::anomaly::{clean, detect_anomalies, AnomalyMethod, CleanMode};
+use crate::features::seasonality::{detect_seasonality, SeasonalityOptions};
+use crate::features::spec::{FeatureBuilder, FeatureSpec};
+use crate::trees::format::{self, ModelMetadata, Validate};
+use crate::trees::gbdt::GbdtParams;
+use crate::trees::model::{Model, ModelKind, ModelParams};
+
+/// The model file kind of a usage predictor.
+pub const PREDICTOR_KIND: &str = "usage-predictor";
+/// Longest forecast horizon accepted, in periods (about 11 years of hourly data).
+pub const MAX_HORIZON: usize = 100_000;
+
+/// How a [`UsagePredictor`] is fitted. Every field has a default, so `{}` is valid JSON;
+/// unknown fields are refused.
+///
+/// ```
+/// use tenantml::forecast::predictor::ForecastParams;
+/// let p = ForecastParams::from_json(r#"{"time_zone": "Europe/Berlin", "levels": [90]}"#)?;
+/// assert_eq!(p.handover_days, 14.0);
+/// assert!(ForecastParams::from_json(r#"{"horizon": 3}"#).is_err());
+/// # Ok::<(), tenantml::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForecastParams {
+    /// Model name carried by every forecast.
+    pub name: String,
+    /// Model version carried by every forecast (the caller's, e.g. the registry's).
+    pub version: u64,
+    /// Seconds per period; `None` takes the series' (inferred) frequency.
+    pub frequency: Option<i64>,
+    /// How duplicate timestamps are merged when raw points are turned into series (the C,
+    /// PHP and CLI inputs); see [`DuplicatePolicy`].
+    pub duplicates: DuplicatePolicy,
+    /// IANA time zone of the tenants' clock for calendar features (e.g. `Europe/Berlin`);
+    /// `None` is UTC.
+    pub time_zone: Option<String>,
+    /// Holiday dates (`YYYY-MM-DD`, local) for the holiday feature.
+    pub holidays: Vec<String>,
+    /// Seasonal periods in periods; `None` detects them among a day and a week.
+    pub seasonal_periods: Option<Vec<usize>>,
+    /// The feature set; `None` derives it from the frequency and the periods.
+    pub features: Option<FeatureSpec>,
+    /// The tree ensemble's settings (default: boosting + forest blend).
+    pub model: ModelParams,
+    /// The target transform; `None` chooses by backtest.
+    pub transform: Option<TargetTransform>,
+    /// Interval levels in percent, used when a forecast does not name its own.
+    pub levels: Vec<f64>,
+    /// Steps calibrated by conformal residuals; `None` is the shortest seasonal period (24
+    /// for hourly data, 7 for daily), at most 168. Further steps widen as `sqrt(h / H)`.
+    pub calibration_horizon: Option<usize>,
+    /// Rolling origins per series for calibration and transform choice, half a
+    /// calibration horizon apart, all within the last 40% of each series; `None` aims at
+    /// about 2,000 residuals per step across the series (between 4 and 60 per series).
+    pub calibration_windows: Option<usize>,
+    /// Anomaly cleaning before fitting and forecasting; `None` turns it off.
+    pub anomaly: Option<AnomalyMethod>,
+    /// Days of history after which the model alone answers (see
+    /// [`handover`](super::handover)).
+    pub handover_days: f64,
+    /// Synthetic histories drawn from the prior and added to training; `None` adds 16 when
+    /// the real data is under 2 series-weeks (a young platform), else none. They train the
+    /// model but never calibrate the intervals.
+    pub synthetic_tenants: Option<usize>,
+    /// Seed of every random choice.
+    pub seed: u64,
+}
+
+impl Default for ForecastParams {
+    fn default() -> Self {
+        ForecastParams {
+            name: "usage".into(),
+            version: 1,
+            frequency: None,
+            duplicates: DuplicatePolicy::Sum,
+            time_zone: None,
+            holidays: Vec::new(),
+            seasonal_periods: None,
+            features: None,
+            model: default_model_params(),
+            transform: None,
+            levels: vec![80.0, 95.0],
+            calibration_horizon: None,
+            calibration_windows: None,
+            anomaly: Some(AnomalyMethod::default()),
+            handover_days: 14.0,
+            synthetic_tenants: None,
+            seed: 42,
+        }
+    }
+}
+
+fn default_model_params() -> ModelParams {
+    ModelParams {
+        model: ModelKind::Blend,
+        gbdt: GbdtParams {
+            rounds: 200,
+            learning_rate: 0.05,
+            max_leaves: 31,
+            min_samples_leaf: 10,
+            ..GbdtParams::default()
+        },
+        ..ModelParams::default()
+    }
+}
+
+impl ForecastParams {
+    /// Parses JSON parameters; unknown fields are an error naming the field.
+    pub fn from_json(json: &str) -> Result<ForecastParams> {
+        let p: ForecastParams = serde_json::from_str(json)
+            .map_err(|e| Error::Parse(format!("forecast parameters: {e}")))?;
+        p.check()?;
+        Ok(p)
+    }
+
+    /// How raw points become a series for this predictor: its frequency (when fitted, the
+    /// fitted one) and duplicate policy.
+    pub fn series_options(&self, frequency: Option<i64>) -> SeriesOptions {
+        SeriesOptions {
+            frequency: frequency.or(self.frequency),
+            duplicates: self.duplicates,
+            ..SeriesOptions::default()
+        }
+    }
+
+    pub(crate) fn check(&self) -> Result<()> {
+        check_levels(&self.levels)?;
+        if !(self.handover_days.is_finite() && self.handover_days >= 0.0) {
+            return Err(Error::InvalidArgument(format!(
+                "handover_days must be finite and >= 0, got {}",
+                self.handover_days
+            )));
+        }
+        if self.calibration_windows == Some(0) {
+            return Err(Error::InvalidArgument(
+                "calibration_windows must be at least 1".into(),
+            ));
+        }
+        if let Some(f) = self.frequency {
+            if f <= 0 {
+                return Err(Error::InvalidArgument(format!(
+                    "frequency must be positive seconds, got {f}"
+                )));
+            }
+        }
+        if self.calibration_horizon == Some(0) {
+            return Err(Error::InvalidArgument(
+                "calibration_horizon must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Levels are percentages strictly between 0 and 100.
+pub(crate) fn check_levels(levels: &[f64]) -> Result<()> {
+    if let Some(l) = levels.iter().find(|l| !(**l > 0.0 && **l < 100.0)) {
+        return Err(Error::InvalidArgument(format!(
+            "interval levels are percentages in (0, 100), got {l}"
+        )));
+    }
+    Ok(())
+}
+
+/// How the fit went, stored with the predictor and reported by `info`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitSummary {
+    /// Real series fitted on.
+    pub series: usize,
+    /// Synthetic histories added.
+    pub synthetic_series: usize,
+    /// Training rows of the final model.
+    pub rows: usize,
+    /// Anomalies cleaned before fitting.
+    pub anomalies_cleaned: usize,
+    /// Rolling-origin windows behind the intervals.
+    pub calibration_windows: usize,
+    /// Backtest scaled MAE of each transform tried (name, MAE), and of seasonal naive.
+    pub transform_scores: Vec<(String, f64)>,
+    /// The seasonal-naive baseline's scaled MAE on the same windows.
+    pub seasonal_naive_mae: Option<f64>,
+}
+
+/// What a fitted predictor stores (the model separately, as its own file bytes).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Stored {
+    #[serde(with = "format::json_field")]
+    pub params: ForecastParams,
+    #[serde(with = "format::json_field")]
+    pub spec: FeatureSpec,
+    pub frequency: i64,
+    pub periods: Vec<usize>,
+    pub main_period: usize,
+    pub transform: TargetTransform,
+    #[serde(with = "format::json_field")]
+    pub conformal: Option<Conformal>,
+    #[serde(with = "format::json_field")]
+    pub prior: SeriesPrior,
+    /// Standard deviation of the log levels of the training series.
+    pub level_spread: f64,
+    pub nonnegative: bool,
+    #[serde(with = "format::json_field")]
+    pub summary: FitSummary,
+}
+
+/// A fitted usage forecaster (see the [module docs](self) and [`predict`](super::predict)).
+///
+/// ```
+/// use tenantml::data::series::{Series, SeriesOptions};
+/// use tenantml::forecast::predictor::{ForecastParams, UsagePredictor};
+/// // Four weeks of hourly usage with a daily rhythm.
+/// let t: Vec<i64> = (0..672).map(|i| 1_700_000_000 / 3600 * 3600 + i * 3600).collect();
+/// let v: Vec<f64> = (0..672).map(|i| 10.0 + 5.0 * ((i % 24) as f64 / 24.0 * 6.283).sin()).collect();
+/// let series = Series::new(&t, &v, &SeriesOptions::default())?;
+/// let mut params = ForecastParams::default();
+/// params.model.gbdt.rounds = 30;
+/// params.model.forest.trees = 10;
+/// let predictor = UsagePredictor::fit(&[series.clone()], &params)?;
+/// let forecast = predictor.forecast(&series, 24, &[80.0])?;
+/// assert_eq!(forecast.points.len(), 24);
+/// assert_eq!(forecast.regime.name(), "model");
+/// assert!((forecast.points[0].forecast - v[0]).abs() < 2.0);
+/// # Ok::<(), tenantml::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct UsagePredictor {
+    pub(crate) stored: Stored,
+    pub(crate) builder: FeatureBuilder,
+    pub(crate) model: Model,
+    pub(crate) metadata: ModelMetadata,
+}
+
+/// The natural seasonal periods of a frequency: a day and a week, when they are whole
+/// numbers of periods above 1.
+pub fn natural_periods(frequency: i64) -> Vec<usize> {
+    [86_400i64, 7 * 86_400]
+        .iter()
+        .filter(|&&s| s % frequency == 0 && s / frequency >= 2)
+        .map(|&s| (s / frequency) as usize)
+        .collect()
+}
+
+/// A series cleaned of anomalies (if asked) and scaled, kept with its scale.
+pub(crate) struct Prepared {
+    pub values: Vec<f64>,
+    pub start: i64,
+    pub scale: f64,
+    pub cleaned: usize,
+}
+
+pub(crate) fn prepare(
+    values: &[f64],
+    start: i64,
+    anomaly: Option<&AnomalyMethod>,
+    period: usize,
+) -> Result<Prepared> {
+    let mut cleaned = 0;
+    let mut v = values.to_vec();
+    if let Some(method) = anomaly {
+        let present = values.iter().filter(|x| !x.is_nan()).count();
+        // A phase needs a few values of its own before a value can stand out in it.
+        let p = if period >= 2 && values.len() >= 3 * period {
+            Some(period)
+        } else {
+            None
+        };
+        if present >= 8 {
+            let flags = detect_anomalies(values, method, p)?;
+            cleaned = flags.iter().filter(|&&f| f).count();
+            if cleaned > 0 {
+                let mode = match p {
+                    Some(period) => CleanMode::SeasonalMedian { period },
+                    None => CleanMode::Interpolate,
+                };
+                v = clean(values, &flags, mode)?;
+                // A phase with nothing usable left stays missing rather than invented.
+            }
+        }
+    }
+    let scale = series_scale(&v);
+    for x in &mut v {
+        *x /= scale;
+    }
+    Ok(Prepared {
+        values: v,
+        start,
+        scale,
+        cleaned,
+    })
+}
+
+impl UsagePredictor {
+    /// Fits a global predictor on one or many series of the same frequency (see the [module
+    /// docs](self)). `series` may be empty when `params.frequency` is given and synthetic
+    /// tenants are asked for: the model then learns from the prior alone (a platform with
+    /// no data yet).
+    ///
+    /// Errors: series of different frequencies, no series and no synthetic tenants, fewer
+    /// than two present values in all, invalid parameters.
+    pub fn fit(series: &[Series], params: &ForecastParams) -> Result<UsagePredictor> {
+        params.check()?;
+        let frequency = resolve_frequency(series, params)?;
+        let periods = match &params.seasonal_periods {
+            Some(p) => p.clone(),
+            None => detect_periods(series, frequency)?,
+        };
+        let main_period = periods.first().copied().unwrap_or(1);
+        let spec = match &params.features {
+            Some(spec) => spec.clone(),
+            None => {
+                let mut spec = FeatureSpec::for_frequency(frequency, &periods)?;
+                spec.time_zone = params.time_zone.clone();
+                spec.holidays = params.holidays.clone();
+                spec
+            }
+        };
+        if spec.frequency != frequency {
+            return Err(Error::InvalidArgument(format!(
+                "the feature spec is for frequency {} s but the series are {} s",
+                spec.frequency, frequency
+            )));
+        }
+        let builder = spec.compile()?;
+        let nonnegative = series
+            .iter()
+            .all(|s| s.values().iter().all(|v| v.is_nan() || *v >= 0.0));
+        let floor = nonnegative.then_some(0.0);
+
+        let mut prepared = Vec::with_capacity(series.len());
+        for s in series {
+            prepared.push(prepare(
+                s.values(),
+                s.start(),
+                params.anomaly.as_ref(),
+                main_period,
+            )?);
+        }
+        let anomalies_cleaned = prepared.iter().map(|p| p.cleaned).sum();
+        let clock_offset = builder
+            .clock()
+            .offset_seconds(series.first().map_or(0, |s| s.start()));
+        let (prior, level_spread) =
+            super::prior::population_prior(series, frequency, clock_offset)?;
+
+        let synthetic = synthetic_count(series, frequency, params);
+        let synthetic_series = super::prior::draw_synthetic(
+            &prior,
+            series,
+            frequency,
+            clock_offset,
+            synthetic,
+            params.seed,
+        )?;
+        for s in &synthetic_series {
+            prepared.push(prepare(&s.1, s.0, params.anomaly.as_ref(), main_period)?);
+        }
+        if prepared.is_empty() {
+            return Err(Error::InvalidArgument(
+                "nothing to fit: give at least one series, or synthetic_tenants with a frequency"
+                    .into(),
+            ));
+        }
+        let scaled: Vec<ScaledSeries<'_>> = prepared
+            .iter()
+            .map(|p| ScaledSeries {
+                values: &p.values,
+                start: p.start,
+            })
+            .collect();
+
+        let mut model_params = params.model.clone();
+        model_params.feature_names = builder.spec().names();
+        if model_params.seed.is_none() {
+            model_params.seed = Some(params.seed);
+        }
+        let shortest = periods.iter().copied().min().unwrap_or(1);
+        let horizon = params
+            .calibration_horizon
+            .unwrap_or_else(|| shortest.clamp(1, 168));
+        let plan = WindowPlan {
+            horizon,
+            windows: params
+                .calibration_windows
+                .unwrap_or_else(|| (2000 / series.len().max(1)).clamp(4, 60)),
+            step: (horizon / 2).max(1),
+            min_train: (2 * shortest).max(2 * horizon).max(8),
+            min_train_share: 0.6,
+            // Synthetic series (after the real ones) train but never calibrate.
+            max_series: series.len().min(200),
+        };
+        let lookback = spec.seasonal_lookback.max(1);
+        let candidates = match params.transform {
+            Some(t) => vec![t],
+            None => vec![
+                TargetTransform::Level,
+                TargetTransform::SeasonalDifference,
+                TargetTransform::Difference,
+            ],
+        };
+        let mut best: Option<(TargetTransform, Option<Residuals>)> = None;
+        let mut transform_scores = Vec::new();
+        for transform in candidates {
+            let rule = TargetRule {
+                transform,
+                period: main_period,
+                lookback,
+            };
+            let residuals = calibrate(&builder, &scaled, rule, &model_params, &plan, floor)?;
+            let score = residuals.as_ref().map(|r| r.mae);
+            if let Some(s) = score {
+                transform_scores.push((transform.name().to_string(), s));
+            }
+            let better = match (&best, score) {
+                (None, _) => true,
+                (Some((_, Some(b))), Some(s)) => s < b.mae,
+                _ => false,
+            };
+            if better {
+                best = Some((transform, residuals));
+            }
+        }
+        let (transform, residuals) = best.expect("at least one transform candidate");
+        let conformal = match &residuals {
+            Some(r) => Some(Conformal::fit(&r.by_step)?),
+            None => None,
+        };
+        let rule = TargetRule {
+            transform,
+            period: main_period,
+            lookback,
+        };
+        let (x, y) = training_rows(&builder, &scaled, rule)?;
+        let model = Model::fit(ArrayView2::from(&x), &y, None, None, &model_params)?;
+
+        let summary = FitSummary {
+            series: series.len(),
+            synthetic_series: synthetic_series.len(),
+            rows: y.len(),
+            anomalies_cleaned,
+            calibration_windows: residuals.as_ref().map_or(0, |r| r.windows),
+            transform_scores,
+            seasonal_naive_mae: residuals.as_ref().map(|r| r.baseline_mae),
+        };
+        let mut metadata = ModelMetadata {
+            name: Some(params.name.clone()),
+            version: Some(params.version),
+            feature_names: builder.spec().names(),
+            ..ModelMetadata::default()
+        };
+        if let Some(r) = &residuals {
+            metadata
+                .training_metrics
+                .insert("calibration_scaled_mae".into(), r.mae);
+            metadata
+                .training_metrics
+                .insert("seasonal_naive_scaled_mae".into(), r.baseline_mae);
+        }
+        Ok(UsagePredictor {
+            stored: Stored {
+                params: params.clone(),
+                spec,
+                frequency,
+                periods,
+                main_period,
+                transform,
+                conformal,
+                prior,
+                level_spread,
+                nonnegative,
+                summary,
+            },
+            builder,
+            model,
+            metadata,
+        })
+    }
+
+    /// Seconds per period.
+    pub fn frequency(&self) -> i64 {
+        self.stored.frequency
+    }
+
+    /// The seasonal periods used (the first is the main one).
+    pub fn periods(&self) -> &[usize] {
+        &self.stored.periods
+    }
+
+    /// The target transform kept.
+    pub fn transform(&self) -> TargetTransform {
+        self.stored.transform
+    }
+
+    /// The feature set (stored with the model).
+    pub fn feature_spec(&self) -> &FeatureSpec {
+        &self.stored.spec
+    }
+
+    /// The parameters it was fitted with.
+    pub fn params(&self) -> &ForecastParams {
+        &self.stored.params
+    }
+
+    /// How the fit went.
+    pub fn summary(&self) -> &FitSummary {
+        &self.stored.summary
+    }
+
+    /// The cold-start prior estimated from the training series.
+    pub fn prior(&self) -> &SeriesPrior {
+        &self.stored.prior
+    }
+
+    /// The underlying tree model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Name and version carried by forecasts (the metadata's, which the caller may change
+    /// with [`UsagePredictor::metadata_mut`]).
+    pub fn name_and_version(&self) -> (String, u64) {
+        (
+            self.metadata.name.clone().unwrap_or_default(),
+            self.metadata.version.unwrap_or(0),
+        )
+    }
+
+    /// Stored metadata.
+    pub fn metadata(&self) -> &ModelMetadata {
+        &self.metadata
+    }
+
+    /// Stored metadata, to change name, version or extra sections before saving.
+    pub fn metadata_mut(&mut self) -> &mut ModelMetadata {
+        &mut self.metadata
+    }
+
+    /// A JSON summary: name, version, frequency, periods, transform, feature names, fit
+    /// summary, prior, interval calibration.
+    pub fn info_json(&self) -> Result<String> {
+        let (name, version) = self.name_and_version();
+        let value = serde_json::json!({
+            "kind": PREDICTOR_KIND,
+            "name": name,
+            "version": version,
+            "library_version": crate::VERSION,
+            "frequency": self.stored.frequency,
+            "periods": self.stored.periods,
+            "transform": self.stored.transform.name(),
+            "time_zone": self.stored.spec.time_zone,
+            "features": self.stored.spec.names(),
+            "calibrated_steps": self.stored.conformal.as_ref().map_or(0, |c| c.steps()),
+            "handover_days": self.stored.params.handover_days,
+            "summary": self.stored.summary,
+            "prior": self.stored.prior,
+        });
+        Ok(serde_json::to_string(&value)?)
+    }
+
+    /// The predictor file's bytes (the envelope of [`format`](mod@format), kind
+    /// [`PREDICTOR_KIND`]), the tree model nested as its own checked file.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let file = PredictorFile {
+            stored: self.stored.clone(),
+            model: self.model.to_bytes()?,
+        };
+        format::encode(PREDICTOR_KIND, &file, &self.metadata)
+    }
+
+    /// Reads a predictor from file bytes; anything but an intact usage predictor is
+    /// [`Error::BadModelFile`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<UsagePredictor> {
+        let (file, metadata): (PredictorFile, ModelMetadata) =
+            format::decode(PREDICTOR_KIND, bytes)?;
+        let model = Model::from_bytes(&file.model)?;
+        let builder = file
+            .stored
+            .spec
+            .compile()
+            .map_err(|e| Error::BadModelFile(format!("stored feature spec: {e}")))?;
+        if model.n_features() != builder.len() {
+            return Err(Error::BadModelFile(format!(
+                "the model takes {} features but the feature spec makes {}",
+                model.n_features(),
+                builder.len()
+            )));
+        }
+        Ok(UsagePredictor {
+            stored: file.stored,
+            builder,
+            model,
+            metadata,
+        })
+    }
+
+    /// Writes the predictor file atomically.
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        format::save(path, &self.to_bytes()?)
+    }
+
+    /// Reads a predictor file.
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<UsagePredictor> {
+        UsagePredictor::from_bytes(&format::load(path)?)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct PredictorFile {
+    stored: Stored,
+    model: Vec<u8>,
+}
+
+impl Validate for PredictorFile {
+    fn validate(&self) -> Result<()> {
+        let s = &self.stored;
+        let bad = |m: String| Err(Error::BadModelFile(m));
+        if s.frequency <= 0 || s.frequency != s.spec.frequency {
+            return bad(format!(
+                "frequency {} does not match its feature spec",
+                s.frequency
+            ));
+        }
+        if s.main_period == 0 || !(s.level_spread.is_finite() && s.level_spread >= 0.0) {
+            return bad("seasonal period or level spread out of range".into());
+        }
+        s.prior
+            .validate()
+            .map_err(|e| Error::BadModelFile(format!("stored prior: {e}")))?;
+        s.params
+            .check()
+            .map_err(|e| Error::BadModelFile(format!("stored parameters: {e}")))
+    }
+}
+
+fn resolve_frequency(series: &[Series], params: &ForecastParams) -> Result<i64> {
+    let f = match (params.frequency, series.first()) {
+        (Some(f), _) => f,
+        (None, Some(s)) => s.frequency(),
+        (None, None) => {
+            return Err(Error::InvalidArgument(
+                "no series to fit and no frequency given".into(),
+            ))
+        }
+    };
+    if let Some((i, s)) = series.iter().enumerate().find(|(_, s)| s.frequency() != f) {
+        return Err(Error::InvalidArgument(format!(
+            "series {i} has frequency {} s, expected {f} s (all series of a global model share one frequency)",
+            s.frequency()
+        )));
+    }
+    Ok(f)
+}
+
+/// Periods found in at least a third of the series (up to 50 examined), strongest first;
+/// the natural daily period when none is found and the data is sub-daily.
+fn detect_periods(series: &[Series], frequency: i64) -> Result<Vec<usize>> {
+    let natural = natural_periods(frequency);
+    if natural.is_empty() {
+        return Ok(vec![1]);
+    }
+    let options = SeasonalityOptions {
+        candidates: Some(natural.clone()),
+        ..SeasonalityOptions::default()
+    };
+    let mut votes = vec![(0usize, 0.0f64); natural.len()];
+    let mut examined = 0;
+    for s in series.iter().take(50) {
+        let present = s.values().iter().filter(|v| !v.is_nan()).count();
+        if present < 4 {
+            continue;
+        }
+        examined += 1;
+        for found in detect_seasonality(s.values(), &options)? {
+            if let Some(i) = natural.iter().position(|&p| p == found.period) {
+                votes[i].0 += 1;
+                votes[i].1 += found.strength;
+            }
+        }
+    }
+    let mut kept: Vec<(usize, f64)> = natural
+        .iter()
+        .zip(&votes)
+        .filter(|(_, (n, _))| examined > 0 && *n * 3 >= examined)
+        .map(|(&p, &(_, strength))| (p, strength))
+        .collect();
+    kept.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut periods: Vec<usize> = kept.into_iter().map(|(p, _)| p).collect();
+    if periods.is_empty() {
+        periods.push(natural[0]);
+    }
+    Ok(periods)
+}
+
+fn synthetic_count(series: &[Series], frequency: i64, params: &ForecastParams) -> usize {
+    if let Some(n) = params.synthetic_tenants {
+        return n;
+    }
+    let week = (7 * 86_400 / frequency).max(1) as usize;
+    let weeks: usize = series.iter().map(|s| s.len() / week).sum();
+    if weeks < 2 {
+        16
+    } else {
+        0
+    }
+}

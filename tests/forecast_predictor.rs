@@ -1,0 +1,267 @@
+//! UsagePredictor end to end: accuracy against seasonal naive, determinism, persistence,
+//! regimes, interval coverage, global models and bad input.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Normal};
+use tenantml::data::series::{Series, SeriesOptions};
+use tenantml::forecast::backtest::{backtest, BacktestOptions};
+use tenantml::forecast::baselines::Baseline;
+use tenantml::forecast::handover::Regime;
+use tenantml::forecast::metrics::mae;
+use tenantml::forecast::predict::fallback_forecast;
+use tenantml::forecast::predictor::{ForecastParams, UsagePredictor};
+use tenantml::Error;
+
+const HOUR: i64 = 3600;
+/// Monday 2024-01-01T00:00:00Z.
+const START: i64 = 1_704_067_200;
+
+/// Hourly usage with a business-day rhythm, a weekly cycle, noise and a slow trend.
+fn usage(days: usize, level: f64, seed: u64) -> Vec<f64> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let noise = Normal::new(0.0, 0.08).unwrap();
+    (0..days * 24)
+        .map(|t| {
+            let hour = t % 24;
+            let day = (t / 24) % 7;
+            let daily = if (8..18).contains(&hour) { 1.6 } else { 0.5 };
+            let weekly = if day >= 5 { 0.4 } else { 1.0 };
+            let trend = 1.0 + 0.002 * (t / 24) as f64;
+            level * daily * weekly * trend * (1.0 + noise.sample(&mut rng))
+        })
+        .collect()
+}
+
+fn series(values: &[f64], start: i64) -> Series {
+    let t: Vec<i64> = (0..values.len() as i64).map(|i| start + i * HOUR).collect();
+    let options = SeriesOptions {
+        frequency: Some(HOUR),
+        ..SeriesOptions::default()
+    };
+    Series::new(&t, values, &options).unwrap()
+}
+
+fn quick_params() -> ForecastParams {
+    let mut p = ForecastParams::default();
+    p.model.gbdt.rounds = 80;
+    p.model.forest.trees = 20;
+    p
+}
+
+#[test]
+fn beats_seasonal_naive_on_a_weekly_pattern() {
+    let v = usage(70, 100.0, 1);
+    let (train, test) = v.split_at(v.len() - 48);
+    let p = UsagePredictor::fit(&[series(train, START)], &quick_params()).unwrap();
+    assert!(p.periods().contains(&24) && p.periods().contains(&168));
+    let f = p
+        .forecast(&series(train, START), 48, &[80.0, 95.0])
+        .unwrap();
+    assert_eq!(f.regime, Regime::Model);
+    assert_eq!(f.points.len(), 48);
+    assert_eq!(f.points[0].timestamp, START + train.len() as i64 * HOUR);
+    let model_mae = mae(test, &f.values()).unwrap();
+    let naive = Baseline::SeasonalNaive { period: 24 }
+        .forecast(train, 48)
+        .unwrap();
+    let naive_mae = mae(test, &naive).unwrap();
+    assert!(
+        model_mae < naive_mae,
+        "model MAE {model_mae} vs seasonal naive {naive_mae}"
+    );
+    for p in &f.points {
+        assert!(p.lower[0] <= p.forecast && p.forecast <= p.upper[0]);
+        assert!(p.lower[1] <= p.lower[0] && p.upper[1] >= p.upper[0]);
+    }
+}
+
+#[test]
+fn same_seed_same_forecast_and_bytes_round_trip() {
+    let v = usage(40, 20.0, 2);
+    let s = series(&v, START);
+    let a = UsagePredictor::fit(std::slice::from_ref(&s), &quick_params()).unwrap();
+    let b = UsagePredictor::fit(std::slice::from_ref(&s), &quick_params()).unwrap();
+    let fa = a.forecast(&s, 30, &[90.0]).unwrap();
+    assert_eq!(fa, b.forecast(&s, 30, &[90.0]).unwrap());
+
+    let bytes = a.to_bytes().unwrap();
+    let back = UsagePredictor::from_bytes(&bytes).unwrap();
+    assert_eq!(fa, back.forecast(&s, 30, &[90.0]).unwrap());
+    assert_eq!(back.feature_spec(), a.feature_spec());
+
+    for cut in [0, 10, bytes.len() / 2, bytes.len() - 1] {
+        assert!(matches!(
+            UsagePredictor::from_bytes(&bytes[..cut]),
+            Err(Error::BadModelFile(_))
+        ));
+    }
+    let mut flipped = bytes.clone();
+    let at = bytes.len() / 3;
+    flipped[at] ^= 0x10;
+    assert!(matches!(
+        UsagePredictor::from_bytes(&flipped),
+        Err(Error::BadModelFile(_))
+    ));
+    // A tree model file is not a predictor.
+    let tree_bytes = a.model().to_bytes().unwrap();
+    let err = UsagePredictor::from_bytes(&tree_bytes)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("tree-model"), "{err}");
+}
+
+#[test]
+fn every_history_length_has_a_regime() {
+    // A global model on 12 tenants of different sizes.
+    let tenants: Vec<Series> = (0..12)
+        .map(|i| series(&usage(60, 5.0 * (i + 1) as f64, 100 + i as u64), START))
+        .collect();
+    let mut params = quick_params();
+    params.name = "usage-global".into();
+    params.version = 7;
+    let p = UsagePredictor::fit(&tenants, &params).unwrap();
+    let new = usage(90, 40.0, 999);
+    let at = START + 60 * 24 * HOUR;
+    let cases = [
+        (0usize, Regime::ColdStartPrior),
+        (1, Regime::Blended),
+        (7, Regime::Blended),
+        (90, Regime::Model),
+    ];
+    for (days, regime) in cases {
+        let f = p
+            .forecast_values(at, &new[..days * 24], 24, &[80.0])
+            .unwrap();
+        assert_eq!(f.regime, regime, "{days} days");
+        assert_eq!(f.model_name, "usage-global");
+        assert_eq!(f.model_version, 7);
+        assert_eq!(f.points.len(), 24);
+        assert_eq!(f.points[0].timestamp, at + (days * 24) as i64 * HOUR);
+        assert!(f
+            .points
+            .iter()
+            .all(|p| p.forecast.is_finite() && p.forecast >= 0.0));
+        assert!((f.history_days - days as f64).abs() < 1e-9);
+    }
+    // After a week the level is the tenant's own (40 x ~1 on average), not the population's.
+    let week = p.forecast_values(at, &new[..7 * 24], 168, &[]).unwrap();
+    let mean = week.values().iter().sum::<f64>() / 168.0;
+    assert!((20.0..60.0).contains(&mean), "mean forecast {mean}");
+}
+
+#[test]
+fn fallback_says_so_and_follows_the_clock() {
+    let v = usage(21, 10.0, 3);
+    let s = series(&v, START);
+    let f = fallback_forecast(&s, 24, &[80.0], None, "rules", 1).unwrap();
+    assert_eq!(f.regime, Regime::Fallback);
+    // 21 days end on a Monday 00:00: business hours are busier than the night.
+    assert!(f.points[10].forecast > 2.0 * f.points[2].forecast);
+    // In New York (UTC-5 in January) the busy hours move five hours later in UTC.
+    let ny = fallback_forecast(&s, 24, &[80.0], Some("America/New_York"), "rules", 1).unwrap();
+    assert!(ny.points.iter().all(|p| p.forecast.is_finite()));
+    assert!(fallback_forecast(&s, 24, &[80.0], Some("Mars/Olympus"), "rules", 1).is_err());
+}
+
+#[test]
+fn intervals_cover_their_level_on_held_out_windows() {
+    let tenants: Vec<Series> = (0..10)
+        .map(|i| series(&usage(56, 10.0 + 3.0 * i as f64, 300 + i as u64), START))
+        .collect();
+    let options = BacktestOptions {
+        horizon: 24,
+        windows: 5,
+        step: Some(24),
+        refit: false,
+        levels: vec![80.0, 95.0],
+    };
+    let report = backtest(&tenants, &quick_params(), &options).unwrap();
+    let model = report.method("model").unwrap();
+    assert!(model.metrics.n >= 1000, "{} points", model.metrics.n);
+    let c80 = model.coverage[0].1;
+    let c95 = model.coverage[1].1;
+    eprintln!(
+        "coverage over {} points: 80% -> {c80:.3}, 95% -> {c95:.3}",
+        model.metrics.n
+    );
+    assert!((0.75..=0.85).contains(&c80), "80% interval covered {c80}");
+    assert!((0.90..=1.0).contains(&c95), "95% interval covered {c95}");
+    assert!(report.method("seasonal_naive_24").is_some());
+    assert!(report.method("naive").is_some());
+    assert!(report.method("fallback_rule").is_some());
+}
+
+#[test]
+fn history_with_gaps_and_unsorted_duplicates_forecasts() {
+    let v = usage(30, 10.0, 4);
+    let p = UsagePredictor::fit(&[series(&v, START)], &quick_params()).unwrap();
+    // Shuffle, duplicate one hour (split in two halves that sum), drop 30 hours.
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut points: Vec<(i64, f64)> = v
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !(100..130).contains(i))
+        .map(|(i, &x)| (START + i as i64 * HOUR, x))
+        .collect();
+    let (t0, x0) = points[5];
+    points[5].1 = x0 / 2.0;
+    points.push((t0, x0 / 2.0));
+    for i in (1..points.len()).rev() {
+        points.swap(i, rng.gen_range(0..=i));
+    }
+    let (t, x): (Vec<i64>, Vec<f64>) = points.into_iter().unzip();
+    let messy = Series::new(&t, &x, &SeriesOptions::default()).unwrap();
+    let clean = series(&v, START);
+    let a = p.forecast(&messy, 24, &[80.0]).unwrap();
+    let b = p.forecast(&clean, 24, &[80.0]).unwrap();
+    assert_eq!(a.points[0].timestamp, b.points[0].timestamp);
+    let diff = mae(&a.values(), &b.values()).unwrap();
+    assert!(diff < 1.0, "gap changed the forecast by {diff}");
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let v = usage(20, 10.0, 6);
+    let s = series(&v, START);
+    let p = UsagePredictor::fit(std::slice::from_ref(&s), &quick_params()).unwrap();
+    let msg = |r: Result<_, Error>| {
+        r.map(|_: tenantml::forecast::predict::Forecast| ())
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(msg(p.forecast(&s, 0, &[80.0])).contains("horizon"));
+    assert!(msg(p.forecast(&s, 10_000_000, &[80.0])).contains("horizon"));
+    assert!(msg(p.forecast(&s, 5, &[100.0])).contains("levels"));
+    assert!(msg(p.forecast(&s, 5, &[f64::NAN])).contains("levels"));
+    assert!(msg(p.forecast_values(START, &[1.0, f64::INFINITY], 5, &[])).contains("infinite"));
+    let daily = Series::new(
+        &[0, 86_400, 172_800],
+        &[1.0, 2.0, 3.0],
+        &SeriesOptions::default(),
+    )
+    .unwrap();
+    assert!(msg(p.forecast(&daily, 5, &[])).contains("frequency"));
+    assert!(UsagePredictor::fit(&[], &ForecastParams::default()).is_err());
+    let one = series(&[5.0], START);
+    let mut params = quick_params();
+    params.synthetic_tenants = Some(0);
+    assert!(UsagePredictor::fit(&[one], &params).is_err());
+    assert!(ForecastParams::from_json(r#"{"levels":[0]}"#).is_err());
+    assert!(ForecastParams::from_json("{not json").is_err());
+}
+
+#[test]
+fn a_platform_with_no_data_starts_from_synthetic_tenants() {
+    let mut params = quick_params();
+    params.frequency = Some(HOUR);
+    params.synthetic_tenants = Some(8);
+    let p = UsagePredictor::fit(&[], &params).unwrap();
+    assert_eq!(p.summary().synthetic_series, 8);
+    let f = p.forecast_values(START, &[], 24, &[80.0]).unwrap();
+    assert_eq!(f.regime, Regime::ColdStartPrior);
+    let f = p
+        .forecast_values(START, &usage(3, 10.0, 7), 24, &[80.0])
+        .unwrap();
+    assert_eq!(f.regime, Regime::Blended);
+}

@@ -6,7 +6,7 @@
 //! names and their order are a function of the spec only, documented in [`crate::features`].
 
 use super::calendar::{date_from_days, parse_date, LocalClock};
-use super::lags::{lag, ratio, seasonal_mean, CalendarTables, DATE_FEATURES};
+use super::lags::{lag, ratio, reciprocals, seasonal_mean, CalendarTables, DATE_FEATURES};
 use super::windows::{min_max, quantile_of, Ewm, Expanding, Moments, MonoDeque, SortedWindow};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -275,6 +275,8 @@ pub struct FeatureBuilder {
     clock: LocalClock,
     holidays: Vec<i64>,
     tables: CalendarTables,
+    /// `1 / n` for every count a window or seasonal mean can have.
+    recip: Vec<f64>,
     len: usize,
     layout: Layout,
 }
@@ -294,6 +296,8 @@ struct Layout {
 /// Running state of one rolling window in `matrix`.
 struct WindowState {
     w: usize,
+    /// Rows until the next exact recompute of the moments (`t % w == 0`).
+    countdown: usize,
     moments: Moments,
     min: MonoDeque,
     max: MonoDeque,
@@ -323,6 +327,9 @@ impl FeatureBuilder {
         debug_assert_eq!(len, spec.len());
         FeatureBuilder {
             tables: CalendarTables::new(spec.has_hour()),
+            recip: reciprocals(
+                (spec.windows.iter().copied().max().unwrap_or(0)).max(spec.seasonal_lookback),
+            ),
             spec,
             clock,
             holidays,
@@ -391,7 +398,7 @@ impl FeatureBuilder {
         let lag1 = lag(values, t, 1);
         row[l.diffs] = lag1 - lag(values, t, 2);
         for (i, &p) in self.spec.seasonal_periods.iter().enumerate() {
-            row[l.seasonal + i] = seasonal_mean(values, t, p, lb);
+            row[l.seasonal + i] = seasonal_mean(values, t, p, lb, &self.recip);
             row[l.diffs + 1 + i] = lag1 - lag(values, t, p);
         }
     }
@@ -422,6 +429,7 @@ impl FeatureBuilder {
         let mut wins: Vec<WindowState> = (self.spec.windows.iter())
             .map(|&w| WindowState {
                 w,
+                countdown: w,
                 moments: Moments::recompute(values, 0, w),
                 min: MonoDeque::default(),
                 max: MonoDeque::default(),
@@ -436,7 +444,12 @@ impl FeatureBuilder {
             if t > 0 {
                 let x = values[t - 1];
                 for s in wins.iter_mut() {
-                    s.moments.advance(values, t, s.w);
+                    s.countdown -= 1;
+                    let recompute = s.countdown == 0;
+                    if recompute {
+                        s.countdown = s.w;
+                    }
+                    s.moments.advance_known(values, t, s.w, recompute);
                     s.min.advance(values, t, s.w, false);
                     s.max.advance(values, t, s.w, true);
                     s.sorted.advance(values, t, s.w);
@@ -455,7 +468,7 @@ impl FeatureBuilder {
             self.fill_direct(values, t, row);
             for (i, s) in wins.iter().enumerate() {
                 let (lo, hi) = (s.min.get(), s.max.get());
-                let (mean, std) = s.moments.mean_std(lo, hi);
+                let (mean, std) = s.moments.mean_std(lo, hi, &self.recip);
                 row[l.windows + 5 * i..l.windows + 5 * i + 5].copy_from_slice(&[
                     mean,
                     std,
@@ -544,7 +557,7 @@ impl FeatureBuilder {
         for (i, &w) in self.spec.windows.iter().enumerate() {
             let win = &history[t.saturating_sub(w)..t];
             let (lo, hi) = min_max(win);
-            let (mean, std) = Moments::at(history, t, w).mean_std(lo, hi);
+            let (mean, std) = Moments::at(history, t, w).mean_std(lo, hi, &self.recip);
             let qv = quantile_of(win, self.spec.window_quantile, &mut scratch);
             out[l.windows + 5 * i..l.windows + 5 * i + 5].copy_from_slice(&[mean, std, lo, hi, qv]);
         }

@@ -43,8 +43,16 @@ impl Moments {
     }
 
     /// Moments of row `t` from those of row `t - 1` (or a recompute when `t % w == 0`).
+    #[inline]
     pub(crate) fn advance(&mut self, values: &[f64], t: usize, w: usize) {
-        if t.is_multiple_of(w) {
+        self.advance_known(values, t, w, t.is_multiple_of(w));
+    }
+
+    /// [`Moments::advance`] with `recompute == t.is_multiple_of(w)` supplied by the caller
+    /// (the matrix keeps a countdown instead of dividing every row).
+    #[inline]
+    pub(crate) fn advance_known(&mut self, values: &[f64], t: usize, w: usize, recompute: bool) {
+        if recompute {
             *self = Moments::recompute(values, t, w);
             return;
         }
@@ -90,19 +98,22 @@ impl Moments {
     }
 
     /// (mean, std with ddof = 1); `min == max` (a constant window) gives the exact answer.
-    pub(crate) fn mean_std(&self, min: f64, max: f64) -> (f64, f64) {
+    /// `recip[n]` is `1 / n` for every count up to the window length (multiplying by it
+    /// instead of dividing keeps divisions out of the per-row path).
+    #[inline]
+    pub(crate) fn mean_std(&self, min: f64, max: f64, recip: &[f64]) -> (f64, f64) {
         if self.n == 0 {
             return (f64::NAN, f64::NAN);
         }
         if min == max {
             return (min, if self.n < 2 { f64::NAN } else { 0.0 });
         }
-        let n = self.n as f64;
-        let mean = self.k + self.s / n;
+        let shift = self.s * recip[self.n];
+        let mean = self.k + shift;
         if self.n < 2 {
             return (mean, f64::NAN);
         }
-        let var = ((self.q - self.s * self.s / n) / (n - 1.0)).max(0.0);
+        let var = ((self.q - self.s * shift) * recip[self.n - 1]).max(0.0);
         (mean, var.sqrt())
     }
 }

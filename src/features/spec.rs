@@ -7,7 +7,7 @@
 
 use super::calendar::{date_from_days, parse_date, LocalClock};
 use super::lags::{lag, ratio, reciprocals, seasonal_mean, CalendarTables, DATE_FEATURES};
-use super::windows::{min_max, quantile_of, Ewm, Expanding, Moments, MonoDeque, SortedWindow};
+use super::windows::{min_max, quantile_of, Ewm, Expanding, Moments, SortedWindow};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -299,8 +299,7 @@ struct WindowState {
     /// Rows until the next exact recompute of the moments (`t % w == 0`).
     countdown: usize,
     moments: Moments,
-    min: MonoDeque,
-    max: MonoDeque,
+    /// Present values of the window in order: quantile, minimum and maximum.
     sorted: SortedWindow,
 }
 
@@ -431,8 +430,6 @@ impl FeatureBuilder {
                 w,
                 countdown: w,
                 moments: Moments::recompute(values, 0, w),
-                min: MonoDeque::default(),
-                max: MonoDeque::default(),
                 sorted: SortedWindow::default(),
             })
             .collect();
@@ -450,8 +447,6 @@ impl FeatureBuilder {
                         s.countdown = s.w;
                     }
                     s.moments.advance_known(values, t, s.w, recompute);
-                    s.min.advance(values, t, s.w, false);
-                    s.max.advance(values, t, s.w, true);
                     s.sorted.advance(values, t, s.w);
                 }
                 ewms.iter_mut().for_each(|e| e.push(x));
@@ -467,7 +462,7 @@ impl FeatureBuilder {
             self.fill_calendar(sod, &date, row);
             self.fill_direct(values, t, row);
             for (i, s) in wins.iter().enumerate() {
-                let (lo, hi) = (s.min.get(), s.max.get());
+                let (lo, hi) = s.sorted.min_max();
                 let (mean, std) = s.moments.mean_std(lo, hi, &self.recip);
                 row[l.windows + 5 * i..l.windows + 5 * i + 5].copy_from_slice(&[
                     mean,

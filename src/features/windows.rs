@@ -12,8 +12,6 @@
 //! window mean of the last recompute, which avoids the catastrophic cancellation of a raw
 //! sum of squares on large levels with small variation.
 
-use std::collections::VecDeque;
-
 /// Running mean/variance of a rolling window (sums of deviations from a pivot `k`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Moments {
@@ -118,46 +116,8 @@ impl Moments {
     }
 }
 
-/// Rolling minimum or maximum by a monotone deque of (index, [`key`]) of present values.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct MonoDeque {
-    items: VecDeque<(usize, i64)>,
-}
-
-impl MonoDeque {
-    /// Moves from row `t - 1` to row `t`; `is_max` picks the maximum.
-    #[inline]
-    pub(crate) fn advance(&mut self, values: &[f64], t: usize, w: usize, is_max: bool) {
-        let x = values[t - 1];
-        if !x.is_nan() {
-            let k = key(x);
-            while let Some(&(_, b)) = self.items.back() {
-                if (is_max && b <= k) || (!is_max && b >= k) {
-                    self.items.pop_back();
-                } else {
-                    break;
-                }
-            }
-            self.items.push_back((t - 1, k));
-        }
-        while let Some(&(f, _)) = self.items.front() {
-            if f + w < t {
-                self.items.pop_front();
-            } else {
-                break;
-            }
-        }
-    }
-
-    /// The current extreme, `NaN` when the window has no present value.
-    #[inline]
-    pub(crate) fn get(&self) -> f64 {
-        self.items.front().map_or(f64::NAN, |&(_, k)| unkey(k))
-    }
-}
-
 /// Minimum and maximum of the present values of `win` (`NaN` when none), ordered by
-/// `total_cmp` like [`MonoDeque`] so both agree on the sign of a zero.
+/// `total_cmp` like [`SortedWindow::min_max`] so both agree on the sign of a zero.
 pub(crate) fn min_max(win: &[f64]) -> (f64, f64) {
     let mut present = win.iter().copied().filter(|x| !x.is_nan());
     let Some(first) = present.next() else {
@@ -226,6 +186,16 @@ impl SortedWindow {
                 }
                 v[j] = kn;
             }
+        }
+    }
+
+    /// (minimum, maximum) of the window (`NaN` when empty): the ends of the buffer, in the
+    /// same `total_cmp` order as [`min_max`].
+    #[inline]
+    pub(crate) fn min_max(&self) -> (f64, f64) {
+        match (self.sorted.first(), self.sorted.last()) {
+            (Some(&lo), Some(&hi)) => (unkey(lo), unkey(hi)),
+            _ => (f64::NAN, f64::NAN),
         }
     }
 

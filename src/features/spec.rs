@@ -485,7 +485,9 @@ impl FeatureBuilder {
     /// `start + history.len() * frequency`) from `history` only, bit-identical to that row of
     /// [`FeatureBuilder::matrix`]; this is what recursive forecasting calls once per step.
     /// `out.len()` must be `len()`. Cost: O(lookback + windows) plus one pass over the
-    /// history for the expanding mean and the EWMs.
+    /// history for the expanding mean and the EWMs (~30-40 µs for a year of hourly data,
+    /// bound by the EWM recurrence); for many steps in a row use
+    /// [`FeatureBuilder::cursor`], which carries those states along (~2 µs per row).
     pub fn row(&self, history: &[f64], start: i64, out: &mut [f64]) -> Result<()> {
         if out.len() != self.len {
             return Err(Error::InvalidArgument(format!(

@@ -10,7 +10,14 @@
 //! and updated incrementally in between, and a rebuild replays that same schedule. The
 //! recompute bounds the drift of the running sums; the sums are also taken around the
 //! window mean of the last recompute, which avoids the catastrophic cancellation of a raw
-//! sum of squares on large levels with small variation.
+//! sum of squares on large levels with small variation; a constant window (min == max)
+//! returns its exact mean and a std of exactly 0.
+//!
+//! The rolling quantile keeps the window's present values in a sorted buffer (as integer
+//! keys in `f64::total_cmp` order): each step finds the leaving value by binary search and
+//! slides the entering one to its place, costing the distance between their ranks, which is
+//! cheap for windows up to a few hundred periods. The buffer's ends are the rolling minimum
+//! and maximum, so no separate monotone deques are needed.
 
 /// Running mean/variance of a rolling window (sums of deviations from a pivot `k`).
 #[derive(Clone, Copy, Debug)]

@@ -13,7 +13,8 @@ pub(crate) const DATE_FEATURES: usize = 11;
 /// Sin/cos of every position of each calendar cycle.
 #[derive(Clone, Debug)]
 pub(crate) struct CalendarTables {
-    minute_of_day: Vec<(f64, f64)>,
+    /// (fractional hour, sin, cos) of each minute of the day.
+    minute_of_day: Vec<(f64, f64, f64)>,
     dow: [(f64, f64); 7],
     /// `dom[n - 28][d - 1]`: day `d` of a month of `n` days.
     dom: [[(f64, f64); 31]; 4],
@@ -29,7 +30,12 @@ fn angle(i: usize, n: usize) -> (f64, f64) {
 impl CalendarTables {
     pub(crate) fn new(with_hour: bool) -> CalendarTables {
         let minute_of_day = if with_hour {
-            (0..1440).map(|m| angle(m, 1440)).collect()
+            (0..1440)
+                .map(|m| {
+                    let (s, c) = angle(m, 1440);
+                    ((m / 60) as f64 + (m % 60) as f64 / 60.0, s, c)
+                })
+                .collect()
         } else {
             Vec::new()
         };
@@ -53,8 +59,8 @@ impl CalendarTables {
     #[inline]
     pub(crate) fn hour(&self, second_of_day: i64, out: &mut [f64]) {
         let minute = (second_of_day / 60) as usize;
-        let (s, c) = self.minute_of_day[minute];
-        out[0] = (minute / 60) as f64 + (minute % 60) as f64 / 60.0;
+        let (h, s, c) = self.minute_of_day[minute];
+        out[0] = h;
         out[1] = s;
         out[2] = c;
     }
@@ -95,8 +101,8 @@ pub(crate) fn lag(values: &[f64], t: usize, k: usize) -> f64 {
 
 /// Mean of the present values among `values[t - p], values[t - 2p], .., values[t - lp]`.
 #[inline]
-pub(crate) fn seasonal_mean(values: &[f64], t: usize, p: usize, l: usize) -> f64 {
-    let (mut sum, mut n) = (0.0, 0u32);
+pub(crate) fn seasonal_mean(values: &[f64], t: usize, p: usize, l: usize, recip: &[f64]) -> f64 {
+    let (mut sum, mut n) = (0.0, 0usize);
     for j in 1..=l {
         let Some(i) = t.checked_sub(j * p) else { break };
         let x = values[i];
@@ -108,8 +114,16 @@ pub(crate) fn seasonal_mean(values: &[f64], t: usize, p: usize, l: usize) -> f64
     if n == 0 {
         f64::NAN
     } else {
-        sum / f64::from(n)
+        sum * recip[n]
     }
+}
+
+/// `recip[n] = 1 / n` for `n` in `0..=max` (`recip[0]` unused, NaN).
+pub(crate) fn reciprocals(max: usize) -> Vec<f64> {
+    (0..=max)
+        .map(|n| 1.0 / n as f64)
+        .map(|r| if r.is_finite() { r } else { f64::NAN })
+        .collect()
 }
 
 /// `a / b`, `NaN` when `b` is zero (or either is missing) rather than an infinity.

@@ -10,9 +10,14 @@
 //! and updated incrementally in between, and a rebuild replays that same schedule. The
 //! recompute bounds the drift of the running sums; the sums are also taken around the
 //! window mean of the last recompute, which avoids the catastrophic cancellation of a raw
-//! sum of squares on large levels with small variation.
-
-use std::collections::VecDeque;
+//! sum of squares on large levels with small variation; a constant window (min == max)
+//! returns its exact mean and a std of exactly 0.
+//!
+//! The rolling quantile keeps the window's present values in a sorted buffer (as integer
+//! keys in `f64::total_cmp` order): each step finds the leaving value by binary search and
+//! slides the entering one to its place, costing the distance between their ranks, which is
+//! cheap for windows up to a few hundred periods. The buffer's ends are the rolling minimum
+//! and maximum, so no separate monotone deques are needed.
 
 /// Running mean/variance of a rolling window (sums of deviations from a pivot `k`).
 #[derive(Clone, Copy, Debug)]
@@ -43,8 +48,16 @@ impl Moments {
     }
 
     /// Moments of row `t` from those of row `t - 1` (or a recompute when `t % w == 0`).
+    #[inline]
     pub(crate) fn advance(&mut self, values: &[f64], t: usize, w: usize) {
-        if t.is_multiple_of(w) {
+        self.advance_known(values, t, w, t.is_multiple_of(w));
+    }
+
+    /// [`Moments::advance`] with `recompute == t.is_multiple_of(w)` supplied by the caller
+    /// (the matrix keeps a countdown instead of dividing every row).
+    #[inline]
+    pub(crate) fn advance_known(&mut self, values: &[f64], t: usize, w: usize, recompute: bool) {
+        if recompute {
             *self = Moments::recompute(values, t, w);
             return;
         }
@@ -90,63 +103,28 @@ impl Moments {
     }
 
     /// (mean, std with ddof = 1); `min == max` (a constant window) gives the exact answer.
-    pub(crate) fn mean_std(&self, min: f64, max: f64) -> (f64, f64) {
+    /// `recip[n]` is `1 / n` for every count up to the window length (multiplying by it
+    /// instead of dividing keeps divisions out of the per-row path).
+    #[inline]
+    pub(crate) fn mean_std(&self, min: f64, max: f64, recip: &[f64]) -> (f64, f64) {
         if self.n == 0 {
             return (f64::NAN, f64::NAN);
         }
         if min == max {
             return (min, if self.n < 2 { f64::NAN } else { 0.0 });
         }
-        let n = self.n as f64;
-        let mean = self.k + self.s / n;
+        let shift = self.s * recip[self.n];
+        let mean = self.k + shift;
         if self.n < 2 {
             return (mean, f64::NAN);
         }
-        let var = ((self.q - self.s * self.s / n) / (n - 1.0)).max(0.0);
+        let var = ((self.q - self.s * shift) * recip[self.n - 1]).max(0.0);
         (mean, var.sqrt())
     }
 }
 
-/// Rolling minimum or maximum by a monotone deque of (index, [`key`]) of present values.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct MonoDeque {
-    items: VecDeque<(usize, i64)>,
-}
-
-impl MonoDeque {
-    /// Moves from row `t - 1` to row `t`; `is_max` picks the maximum.
-    #[inline]
-    pub(crate) fn advance(&mut self, values: &[f64], t: usize, w: usize, is_max: bool) {
-        let x = values[t - 1];
-        if !x.is_nan() {
-            let k = key(x);
-            while let Some(&(_, b)) = self.items.back() {
-                if (is_max && b <= k) || (!is_max && b >= k) {
-                    self.items.pop_back();
-                } else {
-                    break;
-                }
-            }
-            self.items.push_back((t - 1, k));
-        }
-        while let Some(&(f, _)) = self.items.front() {
-            if f + w < t {
-                self.items.pop_front();
-            } else {
-                break;
-            }
-        }
-    }
-
-    /// The current extreme, `NaN` when the window has no present value.
-    #[inline]
-    pub(crate) fn get(&self) -> f64 {
-        self.items.front().map_or(f64::NAN, |&(_, k)| unkey(k))
-    }
-}
-
 /// Minimum and maximum of the present values of `win` (`NaN` when none), ordered by
-/// `total_cmp` like [`MonoDeque`] so both agree on the sign of a zero.
+/// `total_cmp` like [`SortedWindow::min_max`] so both agree on the sign of a zero.
 pub(crate) fn min_max(win: &[f64]) -> (f64, f64) {
     let mut present = win.iter().copied().filter(|x| !x.is_nan());
     let Some(first) = present.next() else {
@@ -215,6 +193,16 @@ impl SortedWindow {
                 }
                 v[j] = kn;
             }
+        }
+    }
+
+    /// (minimum, maximum) of the window (`NaN` when empty): the ends of the buffer, in the
+    /// same `total_cmp` order as [`min_max`].
+    #[inline]
+    pub(crate) fn min_max(&self) -> (f64, f64) {
+        match (self.sorted.first(), self.sorted.last()) {
+            (Some(&lo), Some(&hi)) => (unkey(lo), unkey(hi)),
+            _ => (f64::NAN, f64::NAN),
         }
     }
 

@@ -488,6 +488,29 @@ TmlStatus tml_forecaster_forecast(const TmlForecaster *forecaster,
                                   double *out_model_weight);
 
 /*
+ The hot path of `tml_forecaster_forecast` for a history already on the predictor's grid:
+ `values[i]` is the period at `start + i * frequency` (NaN = missing), so no timestamps
+ cross and nothing is sorted. With `n_values` 0 the forecast starts at `start` (cold
+ start). Outputs as `tml_forecaster_forecast`.
+
+ # Safety
+ As `tml_forecaster_forecast`.
+ */
+TmlStatus tml_forecaster_forecast_grid(const TmlForecaster *forecaster,
+                                       int64_t start,
+                                       const double *values,
+                                       size_t n_values,
+                                       size_t horizon,
+                                       const double *levels,
+                                       size_t n_levels,
+                                       int64_t *out_timestamps,
+                                       double *out_forecast,
+                                       double *out_lower,
+                                       double *out_upper,
+                                       TmlRegime *out_regime,
+                                       double *out_model_weight);
+
+/*
  Like `tml_forecaster_forecast`, returning the whole forecast as JSON (`model_name`,
  `model_version`, `regime`, `model_weight`, `history_days`, `levels`, and `points` with
  `timestamp`, `forecast`, `lower`, `upper`). `levels` NULL with `n_levels` 0 means the

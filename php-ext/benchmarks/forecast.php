@@ -6,9 +6,10 @@
  *     php php-ext/benchmarks/forecast.php [--iterations=2000] [--runs=5]
  *
  * Fits a UsagePredictor (default settings) on one year of seeded hourly usage,
- * then times forecast() of
- *   - one step from the last two weeks of history (the per-request hot path),
- *   - one step from the whole year of history,
+ * then times
+ *   - forecastGrid(): one step from the last two weeks / the whole year of values
+ *     on the grid (the per-request hot path: no timestamps to pack or sort),
+ *   - forecast() of one step from two weeks / the whole year of (timestamp, value),
  *   - 24 steps from two weeks, with 80/95% intervals,
  *   - the fallback rule, 24 steps from two weeks.
  * Each figure is the median (and best) of --runs runs after a warm-up run.
@@ -43,6 +44,8 @@ $t2 = array_slice($t, -336);
 $v2 = array_slice($v, -336);
 
 $cases = [
+    'forecastGrid(), 1 step, 2 weeks of history' => static fn () => $predictor->forecastGrid($t2[0], $v2, 1, [80]),
+    'forecastGrid(), 1 step, 1 year of history' => static fn () => $predictor->forecastGrid($t[0], $v, 1, [80]),
     'forecast(), 1 step, 2 weeks of history' => static fn () => $predictor->forecast($t2, $v2, 1, [80]),
     'forecast(), 1 step, 1 year of history' => static fn () => $predictor->forecast($t, $v, 1, [80]),
     'forecast(), 24 steps, 2 weeks, 80/95%' => static fn () => $predictor->forecast($t2, $v2, 24, [80, 95]),

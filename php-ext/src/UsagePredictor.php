@@ -47,10 +47,19 @@ final class UsagePredictor
     private const OBJECT_KEYS = ['model', 'features', 'anomaly', 'training_metrics', 'extra'];
 
     private ?CData $handle;
+    /** TmlRegime and double out-slots, allocated once per predictor. */
+    private CData $regime;
+    private CData $weight;
+    /** @var array{0: string, 1: int}|null name and version, cached from info() */
+    private ?array $nameVersion = null;
+    /** @var array<string, array<string, CData|null>> output buffers by shape (horizon:levels) */
+    private array $buffers = [];
 
-    private function __construct(private readonly FFI $ffi, CData $handle)
+    private function __construct(private FFI $ffi, CData $handle)
     {
         $this->handle = $handle;
+        $this->regime = $ffi->new('TmlRegime');
+        $this->weight = $ffi->new('double');
     }
 
     /**
@@ -171,8 +180,6 @@ final class UsagePredictor
         $levels = self::levels($levels);
         $nLevels = count($levels);
         $out = $this->outputs($horizon, $nLevels);
-        $regime = $this->ffi->new('TmlRegime');
-        $weight = $this->ffi->new('double');
         $status = $this->ffi->tml_forecaster_forecast(
             $handle,
             self::int64Buffer($this->ffi, $t),
@@ -186,21 +193,72 @@ final class UsagePredictor
             $out['forecast'],
             $out['lower'],
             $out['upper'],
-            FFI::addr($regime),
-            FFI::addr($weight)
+            FFI::addr($this->regime),
+            FFI::addr($this->weight)
         );
         if ($status !== 0) {
             throw Native::exception($status, $this->ffi);
         }
-        $info = $this->nameAndVersion();
+        [$name, $version] = $this->nameAndVersion();
         return self::result(
             $out,
             $horizon,
             $levels,
-            self::REGIMES[$regime->cdata] ?? 'unknown',
-            (float) $weight->cdata,
-            $info[0],
-            $info[1]
+            self::REGIMES[$this->regime->cdata] ?? 'unknown',
+            (float) $this->weight->cdata,
+            $name,
+            $version
+        );
+    }
+
+    /**
+     * forecast() for a history already on the predictor's grid: $values[$i] is
+     * the period at $start + $i * frequency (null or NAN = missing). No
+     * timestamps are packed or sorted: the per-request hot path when usage is
+     * stored per period. An empty $values is a tenant with no data, forecast
+     * from $start.
+     *
+     * @param list<int|float|null> $values
+     * @param list<int|float> $levels
+     * @return array same shape as forecast()
+     */
+    public function forecastGrid(int|string $start, array $values, int $horizon, array $levels = [80, 95]): array
+    {
+        $handle = $this->live();
+        $first = self::timestamp($start, 'start');
+        self::checkHorizon($horizon);
+        $n = count($values);
+        $packed = self::packValues($values, 'history');
+        $levels = self::levels($levels);
+        $nLevels = count($levels);
+        $out = $this->outputs($horizon, $nLevels);
+        $status = $this->ffi->tml_forecaster_forecast_grid(
+            $handle,
+            $first,
+            self::doubleBuffer($this->ffi, $packed),
+            $n,
+            $horizon,
+            $nLevels === 0 ? null : self::doubleBuffer($this->ffi, pack('d*', ...$levels)),
+            $nLevels,
+            $out['timestamps'],
+            $out['forecast'],
+            $out['lower'],
+            $out['upper'],
+            FFI::addr($this->regime),
+            FFI::addr($this->weight)
+        );
+        if ($status !== 0) {
+            throw Native::exception($status, $this->ffi);
+        }
+        [$name, $version] = $this->nameAndVersion();
+        return self::result(
+            $out,
+            $horizon,
+            $levels,
+            self::REGIMES[$this->regime->cdata] ?? 'unknown',
+            (float) $this->weight->cdata,
+            $name,
+            $version
         );
     }
 
@@ -360,6 +418,8 @@ final class UsagePredictor
         $other = self::fromBytes($data['bytes']);
         $this->ffi = $other->ffi;
         $this->handle = $other->handle;
+        $this->regime = $other->regime;
+        $this->weight = $other->weight;
         $other->handle = null;
     }
 
@@ -367,9 +427,6 @@ final class UsagePredictor
     private function __clone()
     {
     }
-
-    /** @var array{0: string, 1: int}|null cached from info() */
-    private ?array $nameVersion = null;
 
     /** @return array{0: string, 1: int} */
     private function nameAndVersion(): array
@@ -385,9 +442,6 @@ final class UsagePredictor
     {
         return $this->handle ?? throw new TenantMlException('this UsagePredictor has been released');
     }
-
-    /** @var array<string, array{0: int, 1: int, 2: array<string, CData>}> output buffers by shape */
-    private array $buffers = [];
 
     /** Output buffers reused across calls of the same shape (the one-step hot path). */
     private function outputs(int $horizon, int $nLevels): array
@@ -528,21 +582,57 @@ final class UsagePredictor
         if (count($values) !== $n) {
             throw self::invalid(sprintf('%s has %d timestamps but %d values', $what, $n, count($values)));
         }
-        $ts = [];
-        foreach (array_values($timestamps) as $i => $t) {
-            $ts[] = self::timestamp($t, "{$what} timestamps[{$i}]");
-        }
-        $vs = [];
-        foreach (array_values($values) as $i => $x) {
-            if ($x === null) {
-                $vs[] = NAN;
-            } elseif (is_int($x) || is_float($x)) {
-                $vs[] = (float) $x;
-            } else {
-                throw self::invalid(sprintf('%s values[%d] must be a number or null, got %s', $what, $i, get_debug_type($x)));
+        return [self::packTimestamps($timestamps, $what), self::packValues($values, $what), $n];
+    }
+
+    /** int64 timestamps: one typed variadic call when all are ints, else element by element. */
+    private static function packTimestamps(array $timestamps, string $what): string
+    {
+        try {
+            return self::packInts(...array_values($timestamps));
+        } catch (\TypeError) {
+            $ts = [];
+            foreach (array_values($timestamps) as $i => $t) {
+                $ts[] = self::timestamp($t, "{$what} timestamps[{$i}]");
             }
+            return pack('q*', ...$ts);
         }
-        return [pack('q*', ...$ts), pack('d*', ...$vs), $n];
+    }
+
+    /** doubles, null = NAN: one typed variadic call when all are numbers, else element by element. */
+    private static function packValues(array $values, string $what): string
+    {
+        try {
+            return self::packFloats(...array_values($values));
+        } catch (\TypeError) {
+            $vs = [];
+            foreach (array_values($values) as $i => $x) {
+                if ($x === null) {
+                    $vs[] = NAN;
+                } elseif (is_int($x) || is_float($x)) {
+                    $vs[] = (float) $x;
+                } else {
+                    throw self::invalid(sprintf(
+                        '%s values[%d] must be a number or null, got %s',
+                        $what,
+                        $i,
+                        get_debug_type($x)
+                    ));
+                }
+            }
+            return pack('d*', ...$vs);
+        }
+    }
+
+    /** The engine checks the types (strict_types), so this is the fast path. */
+    private static function packInts(int ...$values): string
+    {
+        return pack('q*', ...$values);
+    }
+
+    private static function packFloats(float ...$values): string
+    {
+        return pack('d*', ...$values);
     }
 
     private static function timestamp(mixed $t, string $what): int

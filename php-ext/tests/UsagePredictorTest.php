@@ -106,6 +106,19 @@ final class UsagePredictorTest extends TestCase
         $this->assertSame(array_column($b['rows'], 'forecast'), array_column($a['rows'], 'forecast'));
     }
 
+    public function testForecastGridEqualsForecastFromTimestamps(): void
+    {
+        [$t, $v] = self::usage(20, 15.0, 11);
+        $v[7] = null;
+        $grid = self::predictor()->forecastGrid($t[0], $v, 6, [80, 95]);
+        $this->assertEquals(self::predictor()->forecast($t, $v, 6, [80, 95]), $grid);
+        $iso = self::predictor()->forecastGrid(gmdate('Y-m-d\\TH:i:s\\Z', $t[0]), $v, 6, [80, 95]);
+        $this->assertEquals($grid, $iso);
+        $cold = self::predictor()->forecastGrid($t[0], [], 3, [80]);
+        $this->assertSame('cold_start_prior', $cold['regime']);
+        $this->assertSame($t[0], $cold['rows'][0]['timestamp']);
+    }
+
     public function testFallbackIsTheRuleAndSaysSo(): void
     {
         [$t, $v] = self::usage(14, 10.0, 4);

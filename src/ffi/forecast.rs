@@ -272,6 +272,54 @@ pub unsafe extern "C" fn tml_forecaster_forecast(
     })
 }
 
+/// The hot path of `tml_forecaster_forecast` for a history already on the predictor's grid:
+/// `values[i]` is the period at `start + i * frequency` (NaN = missing), so no timestamps
+/// cross and nothing is sorted. With `n_values` 0 the forecast starts at `start` (cold
+/// start). Outputs as `tml_forecaster_forecast`.
+///
+/// # Safety
+/// As `tml_forecaster_forecast`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn tml_forecaster_forecast_grid(
+    forecaster: *const TmlForecaster,
+    start: i64,
+    values: *const f64,
+    n_values: usize,
+    horizon: usize,
+    levels: *const f64,
+    n_levels: usize,
+    out_timestamps: *mut i64,
+    out_forecast: *mut f64,
+    out_lower: *mut f64,
+    out_upper: *mut f64,
+    out_regime: *mut TmlRegime,
+    out_model_weight: *mut f64,
+) -> TmlStatus {
+    guard(|| {
+        let p = &borrow(forecaster, "forecaster")?.predictor;
+        let levels = slice_arg(levels, n_levels, "levels")?;
+        let history = slice_arg(values, n_values, "values")?;
+        let f = if levels.is_empty() {
+            p.forecast_values(start, history, horizon, &[50.0])?
+        } else {
+            p.forecast_values(start, history, horizon, levels)?
+        };
+        write_forecast(
+            &f,
+            n_levels,
+            &Outputs {
+                timestamps: out_timestamps,
+                forecast: out_forecast,
+                lower: out_lower,
+                upper: out_upper,
+                regime: out_regime,
+                model_weight: out_model_weight,
+            },
+        )
+    })
+}
+
 /// Like `tml_forecaster_forecast`, returning the whole forecast as JSON (`model_name`,
 /// `model_version`, `regime`, `model_weight`, `history_days`, `levels`, and `points` with
 /// `timestamp`, `forecast`, `lower`, `upper`). `levels` NULL with `n_levels` 0 means the

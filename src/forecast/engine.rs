@@ -85,14 +85,14 @@ pub(crate) fn recursive(
     horizon: usize,
     floor: Option<f64>,
 ) -> Result<Vec<f64>> {
-    let mut buffer = Vec::with_capacity(history.len() + horizon);
-    buffer.extend_from_slice(history);
+    // The cursor keeps the expanding statistics, so a step costs O(lookback), not O(history).
+    let mut cursor = builder.cursor(history, start)?;
     let mut row = vec![0.0; builder.len()];
     let mut out = Vec::with_capacity(horizon);
     for _ in 0..horizon {
-        builder.row(&buffer, start, &mut row)?;
-        let t = buffer.len();
-        let mut base = rule.base(&buffer, t);
+        cursor.row(&mut row)?;
+        let buffer = cursor.history();
+        let mut base = rule.base(buffer, buffer.len());
         if base.is_nan() {
             base = 0.0;
         }
@@ -106,7 +106,7 @@ pub(crate) fn recursive(
                 out.len() + 1
             )));
         }
-        buffer.push(next);
+        cursor.push(next)?;
         out.push(next);
     }
     Ok(out)

@@ -201,13 +201,13 @@ impl UsagePredictor {
         let freq = self.stored.frequency;
         let days = history_days(values, freq);
         let weight = weight.unwrap_or_else(|| model_weight(days, self.stored.params.handover_days));
-        let prior = self.prior_path(start, values, horizon, &levels, days)?;
+        let prior = || self.prior_path(start, values, horizon, &levels, days);
         let (regime, weight, path) = if weight <= 0.0 {
-            (Regime::ColdStartPrior, 0.0, prior)
+            (Regime::ColdStartPrior, 0.0, prior()?)
         } else {
             match self.model_path(start, values, horizon, &levels) {
                 Ok(model) if weight >= 1.0 => (Regime::Model, 1.0, model),
-                Ok(model) => (regime_for(weight), weight, blend(&model, &prior, weight)),
+                Ok(model) => (regime_for(weight), weight, blend(&model, &prior()?, weight)),
                 // The model could not answer (a non-finite step): the platform's rule.
                 Err(_) => {
                     let f =
@@ -271,7 +271,16 @@ impl UsagePredictor {
         levels: &[f64],
     ) -> Result<Path> {
         let s = &self.stored;
-        let prepared = prepare(values, start, s.params.anomaly.as_ref(), s.main_period)?;
+        // Only the recent history feeds the lags and windows; cleaning it (not a whole year)
+        // keeps a forecast in microseconds.
+        let tail = (s.spec.lookback() + 1).max(4 * s.main_period);
+        let prepared = prepare(
+            values,
+            start,
+            s.params.anomaly.as_ref(),
+            s.main_period,
+            Some(tail),
+        )?;
         let rule = TargetRule {
             transform: s.transform,
             period: s.main_period,

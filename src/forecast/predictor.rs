@@ -279,35 +279,21 @@ pub(crate) struct Prepared {
     pub cleaned: usize,
 }
 
+/// Cleans (when asked) and scales a series. With `tail`, only the last `tail` values are
+/// checked for anomalies, against each other: a forecast needs its recent lags clean, and
+/// checking a whole year of history on every request would cost more than the forecast.
 pub(crate) fn prepare(
     values: &[f64],
     start: i64,
     anomaly: Option<&AnomalyMethod>,
     period: usize,
+    tail: Option<usize>,
 ) -> Result<Prepared> {
-    let mut cleaned = 0;
-    let mut v = values.to_vec();
-    if let Some(method) = anomaly {
-        let present = values.iter().filter(|x| !x.is_nan()).count();
-        // A phase needs a few values of its own before a value can stand out in it.
-        let p = if period >= 2 && values.len() >= 3 * period {
-            Some(period)
-        } else {
-            None
-        };
-        if present >= 8 {
-            let flags = detect_anomalies(values, method, p)?;
-            cleaned = flags.iter().filter(|&&f| f).count();
-            if cleaned > 0 {
-                let mode = match p {
-                    Some(period) => CleanMode::SeasonalMedian { period },
-                    None => CleanMode::Interpolate,
-                };
-                v = clean(values, &flags, mode)?;
-                // A phase with nothing usable left stays missing rather than invented.
-            }
-        }
-    }
+    let from = tail.map_or(0, |t| values.len().saturating_sub(t));
+    let (cleaned_tail, cleaned) = clean_anomalies(&values[from..], anomaly, period)?;
+    let mut v = Vec::with_capacity(values.len());
+    v.extend_from_slice(&values[..from]);
+    v.extend_from_slice(&cleaned_tail);
     let scale = series_scale(&v);
     for x in &mut v {
         *x /= scale;
@@ -318,6 +304,34 @@ pub(crate) fn prepare(
         scale,
         cleaned,
     })
+}
+
+/// The values with anomalies replaced (by the phase median with a usable period, else by
+/// interpolation), and how many were replaced.
+fn clean_anomalies(
+    values: &[f64],
+    anomaly: Option<&AnomalyMethod>,
+    period: usize,
+) -> Result<(Vec<f64>, usize)> {
+    let Some(method) = anomaly else {
+        return Ok((values.to_vec(), 0));
+    };
+    let present = values.iter().filter(|x| !x.is_nan()).count();
+    // A phase needs a few values of its own before a value can stand out in it.
+    let p = (period >= 2 && values.len() >= 3 * period).then_some(period);
+    if present < 8 {
+        return Ok((values.to_vec(), 0));
+    }
+    let flags = detect_anomalies(values, method, p)?;
+    let cleaned = flags.iter().filter(|&&f| f).count();
+    if cleaned == 0 {
+        return Ok((values.to_vec(), 0));
+    }
+    let mode = match p {
+        Some(period) => CleanMode::SeasonalMedian { period },
+        None => CleanMode::Interpolate,
+    };
+    Ok((clean(values, &flags, mode)?, cleaned))
 }
 
 impl UsagePredictor {
@@ -364,6 +378,7 @@ impl UsagePredictor {
                 s.start(),
                 params.anomaly.as_ref(),
                 main_period,
+                None,
             )?);
         }
         let anomalies_cleaned = prepared.iter().map(|p| p.cleaned).sum();
@@ -383,7 +398,13 @@ impl UsagePredictor {
             params.seed,
         )?;
         for s in &synthetic_series {
-            prepared.push(prepare(&s.1, s.0, params.anomaly.as_ref(), main_period)?);
+            prepared.push(prepare(
+                &s.1,
+                s.0,
+                params.anomaly.as_ref(),
+                main_period,
+                None,
+            )?);
         }
         if prepared.is_empty() {
             return Err(Error::InvalidArgument(

@@ -57,7 +57,11 @@ fn forecast_writes_rows_with_intervals_and_regime() {
     assert!(ok, "{err}");
     let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(summary["series"], 1);
-    assert_eq!(summary["regimes"]["model"], 1);
+    // The model, or a blend while the learned hand-over is incomplete.
+    let regimes = summary["regimes"].as_object().unwrap();
+    assert_eq!(regimes.len(), 1);
+    let regime = regimes.keys().next().unwrap().clone();
+    assert!(regime == "model" || regime == "blended", "{regime}");
     let text = std::fs::read_to_string(&out).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
@@ -73,7 +77,7 @@ fn forecast_writes_rows_with_intervals_and_regime() {
             v[3] <= v[1] && v[1] <= v[0] && v[0] <= v[2] && v[2] <= v[4],
             "{line}"
         );
-        assert_eq!(cells[6], "model");
+        assert_eq!(cells[6], regime);
     }
     // The saved predictor forecasts the same without refitting.
     let again = dir.path().join("g.csv");

@@ -121,19 +121,22 @@ fn every_history_length_has_a_regime() {
     params.name = "usage-global".into();
     params.version = 7;
     let p = UsagePredictor::fit(&tenants, &params).unwrap();
+    let info: serde_json::Value = serde_json::from_str(&p.info_json().unwrap()).unwrap();
+    assert!(!info["handover_schedule"].as_array().unwrap().is_empty());
     let new = usage(90, 40.0, 999);
     let at = START + 60 * 24 * HOUR;
-    let cases = [
-        (0usize, Regime::ColdStartPrior),
-        (1, Regime::Blended),
-        (7, Regime::Blended),
-        (90, Regime::Model),
-    ];
-    for (days, regime) in cases {
+    for days in [0usize, 1, 7, 90] {
         let f = p
             .forecast_values(at, &new[..days * 24], 24, &[80.0])
             .unwrap();
-        assert_eq!(f.regime, regime, "{days} days");
+        // A learned weight of 0 leaves the answer to the prior (scaled to the tenant).
+        let expected = match f.model_weight {
+            w if w <= 0.0 => Regime::ColdStartPrior,
+            w if w >= 1.0 => Regime::Model,
+            _ => Regime::Blended,
+        };
+        assert!(days > 0 || f.model_weight == 0.0);
+        assert_eq!(f.regime, expected, "{days} days, weight {}", f.model_weight);
         assert_eq!(f.model_name, "usage-global");
         assert_eq!(f.model_version, 7);
         assert_eq!(f.points.len(), 24);
@@ -143,6 +146,23 @@ fn every_history_length_has_a_regime() {
             .iter()
             .all(|p| p.forecast.is_finite() && p.forecast >= 0.0));
         assert!((f.history_days - days as f64).abs() < 1e-9);
+    }
+    assert_eq!(
+        p.forecast_values(at, &new, 24, &[]).unwrap().regime,
+        Regime::Model
+    );
+    // The fixed rule blends over the first `handover_days` days.
+    params.learn_handover = false;
+    let fixed = UsagePredictor::fit(&tenants, &params).unwrap();
+    for (days, regime) in [
+        (1usize, Regime::Blended),
+        (7, Regime::Blended),
+        (14, Regime::Model),
+    ] {
+        let f = fixed
+            .forecast_values(at, &new[..days * 24], 24, &[80.0])
+            .unwrap();
+        assert_eq!(f.regime, regime, "{days} days");
     }
     // After a week the level is the tenant's own (40 x ~1 on average), not the population's.
     let week = p.forecast_values(at, &new[..7 * 24], 168, &[]).unwrap();

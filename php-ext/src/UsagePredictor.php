@@ -70,8 +70,8 @@ final class UsagePredictor
      * @param array<string, mixed> $params the library's ForecastParams: name, version,
      *        frequency (seconds), duplicates, time_zone (IANA), holidays (["YYYY-MM-DD"]),
      *        seasonal_periods, model {gbdt, forest, ...}, transform ("level" |
-     *        "seasonal_difference" | null = chosen by backtest), levels, calibration_horizon,
-     *        calibration_windows, anomaly, handover_days, synthetic_tenants, seed
+     *        "seasonal_difference" | "difference" | null = chosen by backtest), levels, calibration_horizon,
+     *        calibration_windows, anomaly, learn_handover, handover_days, synthetic_tenants, seed
      * @throws InvalidArgumentException for malformed input or data the library refuses
      * @throws Exception\ParseException for unknown or mistyped parameters
      */

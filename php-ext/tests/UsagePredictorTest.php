@@ -62,12 +62,13 @@ final class UsagePredictorTest extends TestCase
         $result = self::predictor()->forecast($t, $v, 24, [80, 95]);
         $this->assertSame('usage', $result['model_name']);
         $this->assertSame(3, $result['model_version']);
-        $this->assertSame('model', $result['regime']);
+        // The model, or a blend with the prior while the learned hand-over is incomplete.
+        $this->assertContains($result['regime'], ['model', 'blended']);
         $this->assertCount(24, $result['rows']);
         $first = $result['rows'][0];
         $this->assertSame(end($t) + self::HOUR, $first['timestamp']);
         foreach ($result['rows'] as $row) {
-            $this->assertSame('model', $row['regime']);
+            $this->assertSame($result['regime'], $row['regime']);
             $this->assertLessThanOrEqual($row['forecast'], $row['lower']);
             $this->assertGreaterThanOrEqual($row['forecast'], $row['upper']);
             $this->assertSame([$row['lower'], $row['upper']], $row['intervals']['80']);
@@ -79,7 +80,12 @@ final class UsagePredictorTest extends TestCase
 
     public function testEveryHistoryLengthSaysWhichRegimeAnswered(): void
     {
-        $p = self::predictor();
+        $series = [];
+        for ($s = 0; $s < 3; $s++) {
+            $series[] = self::usage(28, 10.0 * ($s + 1), 20 + $s);
+        }
+        // The fixed hand-over rule: blended over the first 14 days.
+        $p = UsagePredictor::fitMany($series, self::PARAMS + ['learn_handover' => false]);
         $start = self::START + 35 * 24 * self::HOUR;
         $empty = $p->forecast([], [], 24, [80], $start);
         $this->assertSame('cold_start_prior', $empty['regime']);
@@ -90,6 +96,9 @@ final class UsagePredictorTest extends TestCase
         $this->assertSame('blended', $p->forecast($t, $v, 24)['regime']);
         [$t, $v] = self::usage(30, 30.0, 2, $start);
         $this->assertSame('model', $p->forecast($t, $v, 24)['regime']);
+        $learned = self::predictor()->info()['handover_schedule'];
+        $this->assertNotEmpty($learned);
+        $this->assertGreaterThanOrEqual($learned[0]['weight'], end($learned)['weight']);
     }
 
     public function testIsoTimestampsWithOffsetsUnsortedAndMissingValues(): void

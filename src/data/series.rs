@@ -23,7 +23,8 @@
 //!
 //! Calendar months and years are not fixed lengths in seconds, so monthly data is out of
 //! scope here; daily data given as local midnights with a DST offset change (23- or 25-hour
-//! days) is off the UTC grid and is refused until time zones are supported.
+//! days) is off the UTC grid and is refused: give daily data as UTC days, and the tenant's
+//! time zone to the calendar features ([`crate::features::calendar`]).
 
 use std::collections::HashMap;
 use std::fmt::Display;

@@ -352,8 +352,8 @@ pub unsafe extern "C" fn tml_forecaster_forecast_json(
 
 /// The platform's rule without any model: historical average × local hour-of-day ×
 /// day-of-week multipliers, with intervals from the rule's own residuals. `frequency` 0
-/// infers it; `time_zone` NULL is UTC. Outputs as `tml_forecaster_forecast` (the regime is
-/// always `TML_REGIME_FALLBACK`).
+/// infers it; `time_zone` NULL is UTC. Outputs as `tml_forecaster_forecast`, without the
+/// regime and weight (this is the fallback regime by definition).
 ///
 /// # Safety
 /// As `tml_forecaster_forecast`; `time_zone` is NULL or a NUL-terminated string.

@@ -69,7 +69,7 @@ pub struct BacktestWindow {
     pub actual: Vec<f64>,
     /// The model's forecast.
     pub forecast: Vec<f64>,
-    /// Lower and upper bounds of the first level.
+    /// Lower bound of the first level.
     pub lower: Vec<f64>,
     /// Upper bound of the first level.
     pub upper: Vec<f64>,

@@ -29,8 +29,8 @@ pub(crate) struct WindowPlan {
     pub max_series: usize,
 }
 
-/// What calibration measured.
-#[derive(Debug, Clone)]
+/// What calibration measured, and the model that was measured.
+#[derive(Debug)]
 pub(crate) struct Residuals {
     /// `by_step[h - 1]`: scaled residuals at step `h`.
     pub by_step: Vec<Vec<f64>>,
@@ -40,6 +40,10 @@ pub(crate) struct Residuals {
     pub baseline_mae: f64,
     /// Number of forecast windows.
     pub windows: usize,
+    /// The window origins of each series (empty for series without windows).
+    pub origins: Vec<Vec<usize>>,
+    /// The calibration model (fitted on the data before each series' first origin).
+    pub model: Model,
 }
 
 /// The origins (indices into the series) of the windows a series of length `n` gives.
@@ -127,6 +131,8 @@ pub(crate) fn calibrate(
         mae: abs_sum / count as f64,
         baseline_mae: base_sum / count as f64,
         windows,
+        origins: cuts,
+        model,
     }))
 }
 

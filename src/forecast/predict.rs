@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::conformal::Conformal;
 use super::engine::{recursive, TargetRule};
 use super::fallback::FallbackProfile;
-use super::handover::{model_weight, regime_for, Regime};
+use super::handover::{regime_for, scheduled_weight, Regime};
 use super::predictor::{check_levels, prepare, UsagePredictor, MAX_HORIZON};
 use crate::data::series::Series;
 use crate::error::{Error, Result};
@@ -200,7 +200,13 @@ impl UsagePredictor {
         };
         let freq = self.stored.frequency;
         let days = history_days(values, freq);
-        let weight = weight.unwrap_or_else(|| model_weight(days, self.stored.params.handover_days));
+        let weight = weight.unwrap_or_else(|| {
+            scheduled_weight(
+                &self.stored.handover,
+                days,
+                self.stored.params.handover_days,
+            )
+        });
         let prior = || self.prior_path(start, values, horizon, &levels, days);
         let (regime, weight, path) = if weight <= 0.0 {
             (Regime::ColdStartPrior, 0.0, prior()?)

@@ -8,8 +8,10 @@
 //! 2. Seasonal periods are detected per series among the natural ones of the frequency (a
 //!    day and a week); the features ([`FeatureSpec`]) and the seasonal base follow them.
 //! 3. With `transform: null` (the default) both target transforms are backtested on rolling
-//!    origins at the end of the series and the better one (lower scaled MAE) is kept; the
-//!    residuals of the kept one calibrate the conformal intervals per horizon step.
+//!    origins at the end of the series and the best one (lowest scaled MAE) is kept; the
+//!    residuals of the kept one calibrate the conformal intervals per horizon step, and the
+//!    same windows, forecast from shortened histories, learn the cold-start hand-over
+//!    schedule ([`handover`](super::handover)).
 //! 4. The final model (boosting + forest blend by default) is fitted on every row.
 //! 5. A cold-start prior ([`SeriesPrior`]) is estimated from the training series: their mean
 //!    daily and weekly profiles, median level and level spread. When there is little real
@@ -24,6 +26,8 @@ use serde::{Deserialize, Serialize};
 use super::calibrate::{calibrate, Residuals, WindowPlan};
 use super::conformal::Conformal;
 use super::engine::{training_rows, ScaledSeries, TargetRule};
+use super::handover::HandoverPoint;
+use super::schedule::learn_schedule;
 use super::transform::{series_scale, TargetTransform};
 use crate::coldstart::SeriesPrior;
 use crate::data::series::{DuplicatePolicy, Series, SeriesOptions};
@@ -81,13 +85,16 @@ pub struct ForecastParams {
     /// for hourly data, 7 for daily), at most 168. Further steps widen as `sqrt(h / H)`.
     pub calibration_horizon: Option<usize>,
     /// Rolling origins per series for calibration and transform choice, half a
-    /// calibration horizon apart, all within the last 40% of each series; `None` aims at
+    /// calibration horizon apart, all within the last 20% of each series; `None` aims at
     /// about 2,000 residuals per step across the series (between 4 and 60 per series).
     pub calibration_windows: Option<usize>,
     /// Anomaly cleaning before fitting and forecasting; `None` turns it off.
     pub anomaly: Option<AnomalyMethod>,
-    /// Days of history after which the model alone answers (see
-    /// [`handover`](super::handover)).
+    /// Learn the hand-over schedule from backtests on the training series (see
+    /// [`handover`](super::handover)); `false` uses the fixed `handover_days` rule.
+    pub learn_handover: bool,
+    /// Days of history after which the model alone answers under the fixed rule (used when
+    /// `learn_handover` is off or nothing could be learned).
     pub handover_days: f64,
     /// Synthetic histories drawn from the prior and added to training; `None` adds 16 when
     /// the real data is under 2 series-weeks (a young platform), else none. They train the
@@ -114,6 +121,7 @@ impl Default for ForecastParams {
             calibration_horizon: None,
             calibration_windows: None,
             anomaly: Some(AnomalyMethod::default()),
+            learn_handover: true,
             handover_days: 14.0,
             synthetic_tenants: None,
             seed: 42,
@@ -230,6 +238,8 @@ pub(crate) struct Stored {
     /// Standard deviation of the log levels of the training series.
     pub level_spread: f64,
     pub nonnegative: bool,
+    /// The learned hand-over schedule (empty: the fixed rule).
+    pub handover: Vec<HandoverPoint>,
     #[serde(with = "format::json_field")]
     pub summary: FitSummary,
 }
@@ -249,7 +259,8 @@ pub(crate) struct Stored {
 /// let predictor = UsagePredictor::fit(&[series.clone()], &params)?;
 /// let forecast = predictor.forecast(&series, 24, &[80.0])?;
 /// assert_eq!(forecast.points.len(), 24);
-/// assert_eq!(forecast.regime.name(), "model");
+/// // The model, or a blend with the prior while the learned hand-over is not complete.
+/// assert!(matches!(forecast.regime.name(), "model" | "blended"));
 /// assert!((forecast.points[0].forecast - v[0]).abs() < 2.0);
 /// # Ok::<(), tenantml::Error>(())
 /// ```
@@ -436,7 +447,7 @@ impl UsagePredictor {
                 .unwrap_or_else(|| (2000 / series.len().max(1)).clamp(4, 60)),
             step: (horizon / 2).max(1),
             min_train: (2 * shortest).max(2 * horizon).max(8),
-            min_train_share: 0.6,
+            min_train_share: 0.8,
             // Synthetic series (after the real ones) train but never calibrate.
             max_series: series.len().min(200),
         };
@@ -507,7 +518,7 @@ impl UsagePredictor {
                 .training_metrics
                 .insert("seasonal_naive_scaled_mae".into(), r.baseline_mae);
         }
-        Ok(UsagePredictor {
+        let mut predictor = UsagePredictor {
             stored: Stored {
                 params: params.clone(),
                 spec,
@@ -519,12 +530,21 @@ impl UsagePredictor {
                 prior,
                 level_spread,
                 nonnegative,
+                handover: Vec::new(),
                 summary,
             },
             builder,
             model,
             metadata,
-        })
+        };
+        if let (true, Some(mut r)) = (params.learn_handover, residuals) {
+            // The schedule is learnt with the model that has not seen the windows.
+            std::mem::swap(&mut predictor.model, &mut r.model);
+            let learned = learn_schedule(&predictor, series, &r.origins, horizon);
+            std::mem::swap(&mut predictor.model, &mut r.model);
+            predictor.stored.handover = learned?;
+        }
+        Ok(predictor)
     }
 
     /// Seconds per period.
@@ -602,6 +622,7 @@ impl UsagePredictor {
             "features": self.stored.spec.names(),
             "calibrated_steps": self.stored.conformal.as_ref().map_or(0, |c| c.steps()),
             "handover_days": self.stored.params.handover_days,
+            "handover_schedule": self.stored.handover,
             "summary": self.stored.summary,
             "prior": self.stored.prior,
         });
@@ -673,6 +694,14 @@ impl Validate for PredictorFile {
         }
         if s.main_period == 0 || !(s.level_spread.is_finite() && s.level_spread >= 0.0) {
             return bad("seasonal period or level spread out of range".into());
+        }
+        let mut last_day = 0.0;
+        for p in &s.handover {
+            let ordered = p.days > last_day && p.days.is_finite();
+            if !ordered || !(0.0..=1.0).contains(&p.weight) {
+                return bad("hand-over schedule out of order or out of range".into());
+            }
+            last_day = p.days;
         }
         s.prior
             .validate()

@@ -62,7 +62,7 @@ static void make_data(void) {
 static const char *PARAMS =
     "{\"name\": \"usage\", \"version\": 2, "
     "\"model\": {\"gbdt\": {\"rounds\": 20}, \"forest\": {\"trees\": 5}}, "
-    "\"calibration_windows\": 4}";
+    "\"calibration_windows\": 4, \"learn_handover\": false}";
 
 static TmlForecaster *fit(void) {
     TmlForecaster *f = NULL;

@@ -5,8 +5,15 @@
 //! that span, each time from the true history before the origin (no refit), and the scaled
 //! residuals `actual - forecast` are collected per horizon step. Series too short to keep
 //! `min_train` periods before their first origin contribute training rows but no window.
+//!
+//! On the same windows the model is combined with the naive and the seasonal-naive forecast
+//! (`w * model + (1 - w) * baseline`, `w` in 0, 0.1, ..., 1); the combination with the lowest
+//! absolute error is kept (the model alone on a tie), and the residuals are those of the kept
+//! combination. A smooth series whose last value is hard to beat thus leans on it, while the
+//! model keeps its place wherever it helps.
 
 use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
 
 use super::baselines::Baseline;
 use super::engine::{recursive, training_rows, ScaledSeries, TargetRule};
@@ -44,6 +51,8 @@ pub(crate) struct Residuals {
     pub origins: Vec<Vec<usize>>,
     /// The calibration model (fitted on the data before each series' first origin).
     pub model: Model,
+    /// The combination with a baseline that calibrated best.
+    pub combination: Combination,
 }
 
 /// The origins (indices into the series) of the windows a series of length `n` gives.
@@ -97,43 +106,116 @@ pub(crate) fn calibrate(
         .collect();
     let (x, y) = training_rows(builder, &truncated, rule)?;
     let model = Model::fit(ArrayView2::from(&x), &y, None, None, params)?;
-    let baseline = Baseline::SeasonalNaive {
-        period: rule.period.max(1),
-    };
-    let mut by_step = vec![Vec::new(); plan.horizon];
-    let (mut abs_sum, mut base_sum, mut count, mut windows) = (0.0, 0.0, 0usize, 0usize);
+    let baselines = [
+        Baseline::Naive,
+        Baseline::SeasonalNaive {
+            period: rule.period.max(1),
+        },
+    ];
+    // (step, actual, model, naive, seasonal naive) of every scored point.
+    let mut points: Vec<(usize, f64, f64, f64, f64)> = Vec::new();
+    let mut windows = 0usize;
     for (s, cut) in series.iter().zip(&cuts) {
         for &origin in cut {
             let history = &s.values[..origin];
             let forecast = recursive(builder, &model, rule, history, s.start, plan.horizon, floor)?;
-            let naive = baseline.forecast(history, plan.horizon)?;
+            let naive = baselines[0].forecast(history, plan.horizon)?;
+            let seasonal = baselines[1].forecast(history, plan.horizon)?;
             windows += 1;
             for h in 0..plan.horizon {
                 let actual = s.values[origin + h];
-                if actual.is_nan() {
-                    continue;
+                if !actual.is_nan() {
+                    points.push((h, actual, forecast[h], naive[h], seasonal[h]));
                 }
-                let r = actual - forecast[h];
-                by_step[h].push(r);
-                abs_sum += r.abs();
-                if !naive[h].is_nan() {
-                    base_sum += (actual - naive[h]).abs();
-                }
-                count += 1;
             }
         }
     }
-    if count == 0 {
+    if points.is_empty() {
         return Ok(None);
     }
+    let combination = choose_combination(&points, &baselines);
+    let mut by_step = vec![Vec::new(); plan.horizon];
+    let (mut abs_sum, mut base_sum) = (0.0, 0.0);
+    for &(h, actual, m, naive, seasonal) in &points {
+        let r = actual - combination.apply(m, [naive, seasonal][combination.index]);
+        by_step[h].push(r);
+        abs_sum += r.abs();
+        base_sum += (actual - seasonal).abs();
+    }
+    let count = points.len() as f64;
     Ok(Some(Residuals {
         by_step,
-        mae: abs_sum / count as f64,
-        baseline_mae: base_sum / count as f64,
+        mae: abs_sum / count,
+        baseline_mae: base_sum / count,
         windows,
         origins: cuts,
         model,
+        combination: Combination {
+            baseline: (combination.model_weight < 1.0).then_some(baselines[combination.index]),
+            model_weight: combination.model_weight,
+        },
     }))
+}
+
+/// How a forecast combines the model with a baseline: `w * model + (1 - w) * baseline`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Combination {
+    /// The baseline, `None` for the model alone.
+    pub baseline: Option<Baseline>,
+    /// The model's weight in `[0, 1]`.
+    pub model_weight: f64,
+}
+
+impl Default for Combination {
+    fn default() -> Self {
+        Combination {
+            baseline: None,
+            model_weight: 1.0,
+        }
+    }
+}
+
+struct Chosen {
+    index: usize,
+    model_weight: f64,
+}
+
+impl Chosen {
+    fn apply(&self, model: f64, baseline: f64) -> f64 {
+        if self.model_weight >= 1.0 || baseline.is_nan() {
+            model
+        } else {
+            self.model_weight * model + (1.0 - self.model_weight) * baseline
+        }
+    }
+}
+
+/// The baseline and model weight (0, 0.1, ..., 1) with the lowest absolute error over the
+/// calibration points; ties go to the heavier model weight, so the model alone wins unless
+/// a baseline helps.
+fn choose_combination(points: &[(usize, f64, f64, f64, f64)], baselines: &[Baseline; 2]) -> Chosen {
+    let mut best = Chosen {
+        index: 0,
+        model_weight: 1.0,
+    };
+    let mut best_error = f64::INFINITY;
+    for index in 0..baselines.len() {
+        for g in (0..=10).rev() {
+            let candidate = Chosen {
+                index,
+                model_weight: g as f64 / 10.0,
+            };
+            let error: f64 = points
+                .iter()
+                .map(|&(_, a, m, n, s)| (a - candidate.apply(m, [n, s][index])).abs())
+                .sum();
+            if error < best_error - 1e-12 * best_error.abs().max(1.0) {
+                best_error = error;
+                best = candidate;
+            }
+        }
+    }
+    best
 }
 
 #[cfg(test)]

@@ -302,6 +302,16 @@ impl UsagePredictor {
             horizon,
             floor,
         )?;
+        let mut scaled = scaled;
+        let c = s.combination;
+        if let (Some(baseline), true) = (c.baseline, c.model_weight < 1.0) {
+            let base = baseline.forecast(&prepared.values, horizon)?;
+            for (f, b) in scaled.iter_mut().zip(base) {
+                if !b.is_nan() {
+                    *f = c.model_weight * *f + (1.0 - c.model_weight) * b;
+                }
+            }
+        }
         let half = (1..=horizon)
             .map(|h| {
                 levels

@@ -23,7 +23,7 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use super::calibrate::{calibrate, Residuals, WindowPlan};
+use super::calibrate::{calibrate, Combination, Residuals, WindowPlan};
 use super::conformal::Conformal;
 use super::engine::{training_rows, ScaledSeries, TargetRule};
 use super::handover::HandoverPoint;
@@ -77,7 +77,8 @@ pub struct ForecastParams {
     pub features: Option<FeatureSpec>,
     /// The tree ensemble's settings (default: boosting + forest blend).
     pub model: ModelParams,
-    /// The target transform; `None` chooses by backtest.
+    /// The target transform; `None` chooses between `level` and `seasonal_difference` by
+    /// backtest (`difference` only when asked for).
     pub transform: Option<TargetTransform>,
     /// Interval levels in percent, used when a forecast does not name its own.
     pub levels: Vec<f64>,
@@ -240,6 +241,9 @@ pub(crate) struct Stored {
     pub nonnegative: bool,
     /// The learned hand-over schedule (empty: the fixed rule).
     pub handover: Vec<HandoverPoint>,
+    /// The model's combination with a baseline, chosen on the calibration windows.
+    #[serde(with = "format::json_field")]
+    pub combination: Combination,
     #[serde(with = "format::json_field")]
     pub summary: FitSummary,
 }
@@ -454,11 +458,9 @@ impl UsagePredictor {
         let lookback = spec.seasonal_lookback.max(1);
         let candidates = match params.transform {
             Some(t) => vec![t],
-            None => vec![
-                TargetTransform::Level,
-                TargetTransform::SeasonalDifference,
-                TargetTransform::Difference,
-            ],
+            // The plain difference is not a default candidate: recursively summed increments
+            // drift, and on one short series the backtest picked it by chance.
+            None => vec![TargetTransform::Level, TargetTransform::SeasonalDifference],
         };
         let mut best: Option<(TargetTransform, Option<Residuals>)> = None;
         let mut transform_scores = Vec::new();
@@ -531,6 +533,9 @@ impl UsagePredictor {
                 level_spread,
                 nonnegative,
                 handover: Vec::new(),
+                combination: residuals
+                    .as_ref()
+                    .map_or_else(Combination::default, |r| r.combination),
                 summary,
             },
             builder,
@@ -623,6 +628,7 @@ impl UsagePredictor {
             "calibrated_steps": self.stored.conformal.as_ref().map_or(0, |c| c.steps()),
             "handover_days": self.stored.params.handover_days,
             "handover_schedule": self.stored.handover,
+            "baseline_combination": self.stored.combination,
             "summary": self.stored.summary,
             "prior": self.stored.prior,
         });
@@ -694,6 +700,13 @@ impl Validate for PredictorFile {
         }
         if s.main_period == 0 || !(s.level_spread.is_finite() && s.level_spread >= 0.0) {
             return bad("seasonal period or level spread out of range".into());
+        }
+        if !(0.0..=1.0).contains(&s.combination.model_weight) {
+            return bad("baseline combination weight out of range".into());
+        }
+        if let Some(b) = &s.combination.baseline {
+            b.validate()
+                .map_err(|e| Error::BadModelFile(format!("stored baseline: {e}")))?;
         }
         let mut last_day = 0.0;
         for p in &s.handover {

@@ -101,18 +101,30 @@ pub fn backtest_png(report: &BacktestReport, path: &Path) -> Result<(), String> 
         chart
             .draw_series(std::iter::once(Polygon::new(polygon, band.filled())))
             .map_err(|e| err(&e))?;
-        let line = |values: &[f64]| -> Vec<(f64, f64)> {
-            (0..w.timestamps.len())
-                .filter(|&i| values[i].is_finite())
-                .map(|i| (hours(w.timestamps[i]), values[i]))
-                .collect()
+        // Runs of finite values: a missing actual breaks the line instead of being bridged.
+        let runs = |values: &[f64]| -> Vec<Vec<(f64, f64)>> {
+            let mut out: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+            for (i, &v) in values.iter().enumerate() {
+                if v.is_finite() {
+                    out.last_mut()
+                        .expect("never empty")
+                        .push((hours(w.timestamps[i]), v));
+                } else if !out.last().expect("never empty").is_empty() {
+                    out.push(Vec::new());
+                }
+            }
+            out
         };
-        chart
-            .draw_series(LineSeries::new(line(&w.forecast), BLUE.stroke_width(2)))
-            .map_err(|e| err(&e))?;
-        chart
-            .draw_series(LineSeries::new(line(&w.actual), BLACK.stroke_width(1)))
-            .map_err(|e| err(&e))?;
+        for run in runs(&w.forecast) {
+            chart
+                .draw_series(LineSeries::new(run, BLUE.stroke_width(2)))
+                .map_err(|e| err(&e))?;
+        }
+        for run in runs(&w.actual) {
+            chart
+                .draw_series(LineSeries::new(run, BLACK.stroke_width(1)))
+                .map_err(|e| err(&e))?;
+        }
     }
     root.present().map_err(|e| err(&e))?;
     Ok(())

@@ -134,12 +134,11 @@ impl AnomalyMethod {
                 mark(&|v| v < lo || v > hi);
             }
             AnomalyMethod::Mad { threshold } => {
-                let mut sorted = group.to_vec();
-                sorted.sort_by(f64::total_cmp);
-                let med = quantile(&sorted, 0.5);
+                // Selection, not sorting: this runs on every forecast request's history.
+                let mut scratch = group.to_vec();
+                let med = median(&mut scratch);
                 let mut dev: Vec<f64> = group.iter().map(|v| (v - med).abs()).collect();
-                dev.sort_by(f64::total_cmp);
-                let mad = quantile(&dev, 0.5);
+                let mad = median(&mut dev);
                 let sigma = if mad > 0.0 {
                     mad / MODIFIED_Z_CONSTANT
                 } else {
@@ -326,6 +325,20 @@ fn check_period(period: usize, n: usize) -> Result<usize> {
     Ok(period)
 }
 
+/// The median of non-empty data (the mean of the two middle values for an even count, as
+/// [`quantile`] at 0.5), by selection; reorders `values`.
+fn median(values: &mut [f64]) -> f64 {
+    let m = values.len();
+    let (left, upper, _) = values.select_nth_unstable_by(m / 2, f64::total_cmp);
+    let upper = *upper;
+    if m % 2 == 1 {
+        upper
+    } else {
+        let lower = left.iter().copied().max_by(f64::total_cmp).expect("m >= 2");
+        lower + (upper - lower) * 0.5
+    }
+}
+
 /// Linearly interpolated quantile of sorted, non-empty data (numpy's default).
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     let pos = q * (sorted.len() - 1) as f64;
@@ -337,6 +350,22 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn median_by_selection_equals_the_sorted_quantile() {
+        let mut state = 7u64;
+        for m in 1..60 {
+            let mut v: Vec<f64> = (0..m)
+                .map(|_| {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    ((state >> 40) % 17) as f64 - 3.5
+                })
+                .collect();
+            let mut sorted = v.clone();
+            sorted.sort_by(f64::total_cmp);
+            assert_eq!(median(&mut v), quantile(&sorted, 0.5), "m = {m}");
+        }
+    }
 
     #[test]
     fn quantiles_match_numpy_linear() {

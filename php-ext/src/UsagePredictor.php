@@ -177,38 +177,25 @@ final class UsagePredictor
             $first = self::timestamp($start, 'start');
         }
         self::checkHorizon($horizon);
-        $levels = self::levels($levels);
-        $nLevels = count($levels);
-        $out = $this->outputs($horizon, $nLevels);
-        $status = $this->ffi->tml_forecaster_forecast(
-            $handle,
-            self::int64Buffer($this->ffi, $t),
-            self::doubleBuffer($this->ffi, $v),
-            $n,
-            $first,
-            $horizon,
-            $nLevels === 0 ? null : self::doubleBuffer($this->ffi, pack('d*', ...$levels)),
-            $nLevels,
-            $out['timestamps'],
-            $out['forecast'],
-            $out['lower'],
-            $out['upper'],
-            FFI::addr($this->regime),
-            FFI::addr($this->weight)
-        );
-        if ($status !== 0) {
-            throw Native::exception($status, $this->ffi);
-        }
-        [$name, $version] = $this->nameAndVersion();
-        return self::result(
-            $out,
-            $horizon,
-            $levels,
-            self::REGIMES[$this->regime->cdata] ?? 'unknown',
-            (float) $this->weight->cdata,
-            $name,
-            $version
-        );
+        $tBuffer = self::int64Buffer($this->ffi, $t);
+        $vBuffer = self::doubleBuffer($this->ffi, $v);
+        return $this->run($horizon, $levels, fn (?CData $levelBuffer, int $nLevels, array $out): int =>
+            $this->ffi->tml_forecaster_forecast(
+                $handle,
+                $tBuffer,
+                $vBuffer,
+                $n,
+                $first,
+                $horizon,
+                $levelBuffer,
+                $nLevels,
+                $out['timestamps'],
+                $out['forecast'],
+                $out['lower'],
+                $out['upper'],
+                FFI::addr($this->regime),
+                FFI::addr($this->weight)
+            ));
     }
 
     /**
@@ -228,25 +215,38 @@ final class UsagePredictor
         $first = self::timestamp($start, 'start');
         self::checkHorizon($horizon);
         $n = count($values);
-        $packed = self::packValues($values, 'history');
+        $vBuffer = self::doubleBuffer($this->ffi, self::packValues($values, 'history'));
+        return $this->run($horizon, $levels, fn (?CData $levelBuffer, int $nLevels, array $out): int =>
+            $this->ffi->tml_forecaster_forecast_grid(
+                $handle,
+                $first,
+                $vBuffer,
+                $n,
+                $horizon,
+                $levelBuffer,
+                $nLevels,
+                $out['timestamps'],
+                $out['forecast'],
+                $out['lower'],
+                $out['upper'],
+                FFI::addr($this->regime),
+                FFI::addr($this->weight)
+            ));
+    }
+
+    /**
+     * Runs one native forecast call into the reused output buffers and builds the result.
+     *
+     * @param list<int|float> $levels
+     * @param callable(?CData, int, array<string, CData|null>): int $call the native call
+     */
+    private function run(int $horizon, array $levels, callable $call): array
+    {
         $levels = self::levels($levels);
         $nLevels = count($levels);
         $out = $this->outputs($horizon, $nLevels);
-        $status = $this->ffi->tml_forecaster_forecast_grid(
-            $handle,
-            $first,
-            self::doubleBuffer($this->ffi, $packed),
-            $n,
-            $horizon,
-            $nLevels === 0 ? null : self::doubleBuffer($this->ffi, pack('d*', ...$levels)),
-            $nLevels,
-            $out['timestamps'],
-            $out['forecast'],
-            $out['lower'],
-            $out['upper'],
-            FFI::addr($this->regime),
-            FFI::addr($this->weight)
-        );
+        $levelBuffer = $nLevels === 0 ? null : self::doubleBuffer($this->ffi, pack('d*', ...$levels));
+        $status = $call($levelBuffer, $nLevels, $out);
         if ($status !== 0) {
             throw Native::exception($status, $this->ffi);
         }

@@ -122,13 +122,4 @@ final class LeakTest extends TestCase
         $shared->breaker("shared-" . ($i % 5))->call(static fn () => 1);
         $shared->metrics();
     }
-
-    private static function rss(): ?int
-    {
-        $status = @file_get_contents('/proc/self/status');
-        if ($status === false || !preg_match('/^VmRSS:\s+(\d+) kB$/m', $status, $m)) {
-            return null;
-        }
-        return (int) $m[1] * 1024;
-    }
 }

@@ -143,13 +143,4 @@ final class ModelLeakTest extends TestCase
         } catch (TenantMlException) {
         }
     }
-
-    private static function rss(): ?int
-    {
-        $status = @file_get_contents('/proc/self/status');
-        if ($status === false || !preg_match('/^VmRSS:\s+(\d+) kB$/m', $status, $m)) {
-            return null;
-        }
-        return (int) $m[1] * 1024;
-    }
 }

@@ -46,6 +46,16 @@ abstract class TestCase extends \PHPUnit\Framework\TestCase
         }
     }
 
+    /** This process's resident set size in bytes (VmRSS), or null where /proc has none. */
+    protected static function rss(): ?int
+    {
+        $status = @file_get_contents('/proc/self/status');
+        if ($status === false || !preg_match('/^VmRSS:\s+(\d+) kB$/m', $status, $m)) {
+            return null;
+        }
+        return (int) $m[1] * 1024;
+    }
+
     private static function removeTree(string $dir): void
     {
         if (!is_dir($dir)) {

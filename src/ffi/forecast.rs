@@ -189,6 +189,24 @@ unsafe fn write_forecast(f: &Forecast, n_levels: usize, o: &Outputs) -> Result<(
     Ok(())
 }
 
+/// Forecasts into the caller's arrays (see `tml_forecaster_forecast`).
+///
+/// # Safety
+/// As [`write_forecast`].
+unsafe fn forecast_into(
+    p: &UsagePredictor,
+    start: i64,
+    history: &[f64],
+    horizon: usize,
+    levels: &[f64],
+    outputs: &Outputs,
+) -> Result<()> {
+    // No levels asked: compute one (cheap) rather than the defaults, and write none.
+    let asked: &[f64] = if levels.is_empty() { &[50.0] } else { levels };
+    let f = p.forecast_values(start, history, horizon, asked)?;
+    write_forecast(&f, levels.len(), outputs)
+}
+
 fn non_null<T>(p: *mut T, what: &'static str) -> Result<*mut T> {
     if p.is_null() {
         Err(Error::NullPointer(what))
@@ -251,15 +269,12 @@ pub unsafe extern "C" fn tml_forecaster_forecast(
         let p = &borrow(forecaster, "forecaster")?.predictor;
         let levels = slice_arg(levels, n_levels, "levels")?;
         let (start, history) = history_arg(p, timestamps, values, n_points, first_timestamp)?;
-        // No levels asked: compute none rather than the defaults nobody reads.
-        let f = if levels.is_empty() {
-            p.forecast_values(start, &history, horizon, &[50.0])?
-        } else {
-            p.forecast_values(start, &history, horizon, levels)?
-        };
-        write_forecast(
-            &f,
-            n_levels,
+        forecast_into(
+            p,
+            start,
+            &history,
+            horizon,
+            levels,
             &Outputs {
                 timestamps: out_timestamps,
                 forecast: out_forecast,
@@ -300,14 +315,12 @@ pub unsafe extern "C" fn tml_forecaster_forecast_grid(
         let p = &borrow(forecaster, "forecaster")?.predictor;
         let levels = slice_arg(levels, n_levels, "levels")?;
         let history = slice_arg(values, n_values, "values")?;
-        let f = if levels.is_empty() {
-            p.forecast_values(start, history, horizon, &[50.0])?
-        } else {
-            p.forecast_values(start, history, horizon, levels)?
-        };
-        write_forecast(
-            &f,
-            n_levels,
+        forecast_into(
+            p,
+            start,
+            history,
+            horizon,
+            levels,
             &Outputs {
                 timestamps: out_timestamps,
                 forecast: out_forecast,

@@ -285,3 +285,20 @@ fn a_platform_with_no_data_starts_from_synthetic_tenants() {
         .unwrap();
     assert_eq!(f.regime, Regime::Blended);
 }
+
+#[test]
+fn too_short_to_calibrate_still_gives_finite_intervals() {
+    // Ten hours: no calibration window fits, synthetic tenants fill the training set.
+    let v: Vec<f64> = (0..10).map(|i| 5.0 + (i % 3) as f64).collect();
+    let p = UsagePredictor::fit(&[series(&v, START)], &quick_params()).unwrap();
+    assert_eq!(p.summary().calibration_windows, 0);
+    assert!(p.summary().synthetic_series > 0);
+    let f = p.forecast(&series(&v, START), 6, &[80.0, 95.0]).unwrap();
+    for pt in &f.points {
+        assert!(
+            pt.upper.iter().chain(&pt.lower).all(|b| b.is_finite()),
+            "{pt:?}"
+        );
+        assert!(pt.lower[1] <= pt.lower[0] && pt.upper[0] <= pt.upper[1]);
+    }
+}

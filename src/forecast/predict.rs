@@ -4,7 +4,8 @@
 //! # Intervals
 //! - **Model**: split-conformal half-widths per horizon step from the out-of-sample
 //!   residuals collected when fitting ([`Conformal`]), in scaled units, times the tenant's
-//!   scale.
+//!   scale; when the training series were too short for any calibration window, the
+//!   prior's relative width below around the model's forecast.
 //! - **Prior**: `z * expected * sqrt(noise_cv^2 + spread^2 / (1 + days))`, where `z` is the
 //!   normal quantile of the level, `spread` the population's log-level spread (how little a
 //!   tenant's level is known before it shows any data) and `days` the days of history.
@@ -312,13 +313,19 @@ impl UsagePredictor {
                 }
             }
         }
+        // Without calibration windows (too little data when fitting), the prior's relative
+        // uncertainty stands in for the conformal widths.
+        let relative = (s.prior.noise_cv.powi(2)
+            + s.level_spread.powi(2) / (1.0 + history_days(values, s.frequency)))
+        .sqrt();
         let half = (1..=horizon)
             .map(|h| {
+                let f = scaled[h - 1] * prepared.scale;
                 levels
                     .iter()
-                    .map(|l| match &s.conformal {
+                    .map(|&l| match &s.conformal {
                         Some(c) => c.half_width(h, l / 100.0) * prepared.scale,
-                        None => f64::INFINITY,
+                        None => two_sided_z(l) * f.abs() * relative,
                     })
                     .collect()
             })

@@ -27,180 +27,24 @@ use super::calibrate::{calibrate, Combination, Residuals, WindowPlan};
 use super::conformal::Conformal;
 use super::engine::{training_rows, ScaledSeries, TargetRule};
 use super::handover::HandoverPoint;
+use super::prepare::{detect_periods, prepare, resolve_frequency, synthetic_count};
 use super::schedule::learn_schedule;
-use super::transform::{series_scale, TargetTransform};
+use super::transform::TargetTransform;
 use crate::coldstart::SeriesPrior;
-use crate::data::series::{DuplicatePolicy, Series, SeriesOptions};
+use crate::data::series::Series;
 use crate::error::{Error, Result};
-use crate::features::anomaly::{clean, detect_anomalies, AnomalyMethod, CleanMode};
-use crate::features::seasonality::{detect_seasonality, SeasonalityOptions};
 use crate::features::spec::{FeatureBuilder, FeatureSpec};
 use crate::trees::format::{self, ModelMetadata, Validate};
-use crate::trees::gbdt::GbdtParams;
-use crate::trees::model::{Model, ModelKind, ModelParams};
+use crate::trees::model::Model;
+
+pub(crate) use super::params::check_levels;
+pub use super::params::ForecastParams;
+pub use super::prepare::natural_periods;
 
 /// The model file kind of a usage predictor.
 pub const PREDICTOR_KIND: &str = "usage-predictor";
 /// Longest forecast horizon accepted, in periods (about 11 years of hourly data).
 pub const MAX_HORIZON: usize = 100_000;
-
-/// How a [`UsagePredictor`] is fitted. Every field has a default, so `{}` is valid JSON;
-/// unknown fields are refused.
-///
-/// ```
-/// use tenantml::forecast::predictor::ForecastParams;
-/// let p = ForecastParams::from_json(r#"{"time_zone": "Europe/Berlin", "levels": [90]}"#)?;
-/// assert_eq!(p.handover_days, 14.0);
-/// assert!(ForecastParams::from_json(r#"{"horizon": 3}"#).is_err());
-/// # Ok::<(), tenantml::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ForecastParams {
-    /// Model name carried by every forecast.
-    pub name: String,
-    /// Model version carried by every forecast (the caller's, e.g. the registry's).
-    pub version: u64,
-    /// Seconds per period; `None` takes the series' (inferred) frequency.
-    pub frequency: Option<i64>,
-    /// How duplicate timestamps are merged when raw points are turned into series (the C,
-    /// PHP and CLI inputs); see [`DuplicatePolicy`].
-    pub duplicates: DuplicatePolicy,
-    /// IANA time zone of the tenants' clock for calendar features (e.g. `Europe/Berlin`);
-    /// `None` is UTC.
-    pub time_zone: Option<String>,
-    /// Holiday dates (`YYYY-MM-DD`, local) for the holiday feature.
-    pub holidays: Vec<String>,
-    /// Seasonal periods in periods; `None` detects them among a day and a week.
-    pub seasonal_periods: Option<Vec<usize>>,
-    /// The feature set; `None` derives it from the frequency and the periods.
-    pub features: Option<FeatureSpec>,
-    /// The tree ensemble's settings (default: boosting + forest blend).
-    pub model: ModelParams,
-    /// The target transform; `None` chooses between `level` and `seasonal_difference` by
-    /// backtest (`difference` only when asked for).
-    pub transform: Option<TargetTransform>,
-    /// Interval levels in percent, used when a forecast does not name its own.
-    pub levels: Vec<f64>,
-    /// Steps calibrated by conformal residuals; `None` is the shortest seasonal period (24
-    /// for hourly data, 7 for daily), at most 168. Further steps widen as `sqrt(h / H)`.
-    pub calibration_horizon: Option<usize>,
-    /// Rolling origins per series for calibration and transform choice, half a
-    /// calibration horizon apart, all within the last 20% of each series; `None` aims at
-    /// about 2,000 residuals per step across the series (between 4 and 60 per series).
-    pub calibration_windows: Option<usize>,
-    /// Anomaly cleaning before fitting and forecasting; `None` turns it off.
-    pub anomaly: Option<AnomalyMethod>,
-    /// Learn the hand-over schedule from backtests on the training series (see
-    /// [`handover`](super::handover)); `false` uses the fixed `handover_days` rule.
-    pub learn_handover: bool,
-    /// Days of history after which the model alone answers under the fixed rule (used when
-    /// `learn_handover` is off or nothing could be learned).
-    pub handover_days: f64,
-    /// Synthetic histories drawn from the prior and added to training; `None` adds 16 when
-    /// the real data is under 2 series-weeks (a young platform), else none. They train the
-    /// model but never calibrate the intervals.
-    pub synthetic_tenants: Option<usize>,
-    /// Seed of every random choice.
-    pub seed: u64,
-}
-
-impl Default for ForecastParams {
-    fn default() -> Self {
-        ForecastParams {
-            name: "usage".into(),
-            version: 1,
-            frequency: None,
-            duplicates: DuplicatePolicy::Sum,
-            time_zone: None,
-            holidays: Vec::new(),
-            seasonal_periods: None,
-            features: None,
-            model: default_model_params(),
-            transform: None,
-            levels: vec![80.0, 95.0],
-            calibration_horizon: None,
-            calibration_windows: None,
-            anomaly: Some(AnomalyMethod::default()),
-            learn_handover: true,
-            handover_days: 14.0,
-            synthetic_tenants: None,
-            seed: 42,
-        }
-    }
-}
-
-fn default_model_params() -> ModelParams {
-    ModelParams {
-        model: ModelKind::Blend,
-        gbdt: GbdtParams {
-            rounds: 200,
-            learning_rate: 0.05,
-            max_leaves: 31,
-            min_samples_leaf: 10,
-            ..GbdtParams::default()
-        },
-        ..ModelParams::default()
-    }
-}
-
-impl ForecastParams {
-    /// Parses JSON parameters; unknown fields are an error naming the field.
-    pub fn from_json(json: &str) -> Result<ForecastParams> {
-        let p: ForecastParams = serde_json::from_str(json)
-            .map_err(|e| Error::Parse(format!("forecast parameters: {e}")))?;
-        p.check()?;
-        Ok(p)
-    }
-
-    /// How raw points become a series for this predictor: its frequency (when fitted, the
-    /// fitted one) and duplicate policy.
-    pub fn series_options(&self, frequency: Option<i64>) -> SeriesOptions {
-        SeriesOptions {
-            frequency: frequency.or(self.frequency),
-            duplicates: self.duplicates,
-            ..SeriesOptions::default()
-        }
-    }
-
-    pub(crate) fn check(&self) -> Result<()> {
-        check_levels(&self.levels)?;
-        if !(self.handover_days.is_finite() && self.handover_days >= 0.0) {
-            return Err(Error::InvalidArgument(format!(
-                "handover_days must be finite and >= 0, got {}",
-                self.handover_days
-            )));
-        }
-        if self.calibration_windows == Some(0) {
-            return Err(Error::InvalidArgument(
-                "calibration_windows must be at least 1".into(),
-            ));
-        }
-        if let Some(f) = self.frequency {
-            if f <= 0 {
-                return Err(Error::InvalidArgument(format!(
-                    "frequency must be positive seconds, got {f}"
-                )));
-            }
-        }
-        if self.calibration_horizon == Some(0) {
-            return Err(Error::InvalidArgument(
-                "calibration_horizon must be at least 1".into(),
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Levels are percentages strictly between 0 and 100.
-pub(crate) fn check_levels(levels: &[f64]) -> Result<()> {
-    if let Some(l) = levels.iter().find(|l| !(**l > 0.0 && **l < 100.0)) {
-        return Err(Error::InvalidArgument(format!(
-            "interval levels are percentages in (0, 100), got {l}"
-        )));
-    }
-    Ok(())
-}
 
 /// How the fit went, stored with the predictor and reported by `info`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -274,79 +118,6 @@ pub struct UsagePredictor {
     pub(crate) builder: FeatureBuilder,
     pub(crate) model: Model,
     pub(crate) metadata: ModelMetadata,
-}
-
-/// The natural seasonal periods of a frequency: a day and a week, when they are whole
-/// numbers of periods above 1.
-pub fn natural_periods(frequency: i64) -> Vec<usize> {
-    [86_400i64, 7 * 86_400]
-        .iter()
-        .filter(|&&s| s % frequency == 0 && s / frequency >= 2)
-        .map(|&s| (s / frequency) as usize)
-        .collect()
-}
-
-/// A series cleaned of anomalies (if asked) and scaled, kept with its scale.
-pub(crate) struct Prepared {
-    pub values: Vec<f64>,
-    pub start: i64,
-    pub scale: f64,
-    pub cleaned: usize,
-}
-
-/// Cleans (when asked) and scales a series. With `tail`, only the last `tail` values are
-/// checked for anomalies, against each other: a forecast needs its recent lags clean, and
-/// checking a whole year of history on every request would cost more than the forecast.
-pub(crate) fn prepare(
-    values: &[f64],
-    start: i64,
-    anomaly: Option<&AnomalyMethod>,
-    period: usize,
-    tail: Option<usize>,
-) -> Result<Prepared> {
-    let from = tail.map_or(0, |t| values.len().saturating_sub(t));
-    let (cleaned_tail, cleaned) = clean_anomalies(&values[from..], anomaly, period)?;
-    let mut v = Vec::with_capacity(values.len());
-    v.extend_from_slice(&values[..from]);
-    v.extend_from_slice(&cleaned_tail);
-    let scale = series_scale(&v);
-    for x in &mut v {
-        *x /= scale;
-    }
-    Ok(Prepared {
-        values: v,
-        start,
-        scale,
-        cleaned,
-    })
-}
-
-/// The values with anomalies replaced (by the phase median with a usable period, else by
-/// interpolation), and how many were replaced.
-fn clean_anomalies(
-    values: &[f64],
-    anomaly: Option<&AnomalyMethod>,
-    period: usize,
-) -> Result<(Vec<f64>, usize)> {
-    let Some(method) = anomaly else {
-        return Ok((values.to_vec(), 0));
-    };
-    let present = values.iter().filter(|x| !x.is_nan()).count();
-    // A phase needs a few values of its own before a value can stand out in it.
-    let p = (period >= 2 && values.len() >= 3 * period).then_some(period);
-    if present < 8 {
-        return Ok((values.to_vec(), 0));
-    }
-    let flags = detect_anomalies(values, method, p)?;
-    let cleaned = flags.iter().filter(|&&f| f).count();
-    if cleaned == 0 {
-        return Ok((values.to_vec(), 0));
-    }
-    let mode = match p {
-        Some(period) => CleanMode::SeasonalMedian { period },
-        None => CleanMode::Interpolate,
-    };
-    Ok((clean(values, &flags, mode)?, cleaned))
 }
 
 impl UsagePredictor {
@@ -722,77 +493,5 @@ impl Validate for PredictorFile {
         s.params
             .check()
             .map_err(|e| Error::BadModelFile(format!("stored parameters: {e}")))
-    }
-}
-
-fn resolve_frequency(series: &[Series], params: &ForecastParams) -> Result<i64> {
-    let f = match (params.frequency, series.first()) {
-        (Some(f), _) => f,
-        (None, Some(s)) => s.frequency(),
-        (None, None) => {
-            return Err(Error::InvalidArgument(
-                "no series to fit and no frequency given".into(),
-            ))
-        }
-    };
-    if let Some((i, s)) = series.iter().enumerate().find(|(_, s)| s.frequency() != f) {
-        return Err(Error::InvalidArgument(format!(
-            "series {i} has frequency {} s, expected {f} s (all series of a global model share one frequency)",
-            s.frequency()
-        )));
-    }
-    Ok(f)
-}
-
-/// Periods found in at least a third of the series (up to 50 examined), strongest first;
-/// the natural daily period when none is found and the data is sub-daily.
-fn detect_periods(series: &[Series], frequency: i64) -> Result<Vec<usize>> {
-    let natural = natural_periods(frequency);
-    if natural.is_empty() {
-        return Ok(vec![1]);
-    }
-    let options = SeasonalityOptions {
-        candidates: Some(natural.clone()),
-        ..SeasonalityOptions::default()
-    };
-    let mut votes = vec![(0usize, 0.0f64); natural.len()];
-    let mut examined = 0;
-    for s in series.iter().take(50) {
-        let present = s.values().iter().filter(|v| !v.is_nan()).count();
-        if present < 4 {
-            continue;
-        }
-        examined += 1;
-        for found in detect_seasonality(s.values(), &options)? {
-            if let Some(i) = natural.iter().position(|&p| p == found.period) {
-                votes[i].0 += 1;
-                votes[i].1 += found.strength;
-            }
-        }
-    }
-    let mut kept: Vec<(usize, f64)> = natural
-        .iter()
-        .zip(&votes)
-        .filter(|(_, (n, _))| examined > 0 && *n * 3 >= examined)
-        .map(|(&p, &(_, strength))| (p, strength))
-        .collect();
-    kept.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let mut periods: Vec<usize> = kept.into_iter().map(|(p, _)| p).collect();
-    if periods.is_empty() {
-        periods.push(natural[0]);
-    }
-    Ok(periods)
-}
-
-fn synthetic_count(series: &[Series], frequency: i64, params: &ForecastParams) -> usize {
-    if let Some(n) = params.synthetic_tenants {
-        return n;
-    }
-    let week = (7 * 86_400 / frequency).max(1) as usize;
-    let weeks: usize = series.iter().map(|s| s.len() / week).sum();
-    if weeks < 2 {
-        16
-    } else {
-        0
     }
 }

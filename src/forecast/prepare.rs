@@ -1,0 +1,155 @@
+//! Series preparation shared by fitting and forecasting: anomaly cleaning, per-series
+//! scaling, the frequency and seasonal periods of a panel, and how many synthetic tenants a
+//! fit adds.
+
+use super::params::ForecastParams;
+use super::transform::series_scale;
+use crate::data::series::Series;
+use crate::error::{Error, Result};
+use crate::features::anomaly::{clean, detect_anomalies, AnomalyMethod, CleanMode};
+use crate::features::seasonality::{detect_seasonality, SeasonalityOptions};
+
+/// The natural seasonal periods of a frequency: a day and a week, when they are whole
+/// numbers of periods above 1.
+pub fn natural_periods(frequency: i64) -> Vec<usize> {
+    [86_400i64, 7 * 86_400]
+        .iter()
+        .filter(|&&s| s % frequency == 0 && s / frequency >= 2)
+        .map(|&s| (s / frequency) as usize)
+        .collect()
+}
+
+/// A series cleaned of anomalies (if asked) and scaled, kept with its scale.
+pub(crate) struct Prepared {
+    pub values: Vec<f64>,
+    pub start: i64,
+    pub scale: f64,
+    pub cleaned: usize,
+}
+
+/// Cleans (when asked) and scales a series. With `tail`, only the last `tail` values are
+/// checked for anomalies, against each other: a forecast needs its recent lags clean, and
+/// checking a whole year of history on every request would cost more than the forecast.
+pub(crate) fn prepare(
+    values: &[f64],
+    start: i64,
+    anomaly: Option<&AnomalyMethod>,
+    period: usize,
+    tail: Option<usize>,
+) -> Result<Prepared> {
+    let from = tail.map_or(0, |t| values.len().saturating_sub(t));
+    let (cleaned_tail, cleaned) = clean_anomalies(&values[from..], anomaly, period)?;
+    let mut v = Vec::with_capacity(values.len());
+    v.extend_from_slice(&values[..from]);
+    v.extend_from_slice(&cleaned_tail);
+    let scale = series_scale(&v);
+    for x in &mut v {
+        *x /= scale;
+    }
+    Ok(Prepared {
+        values: v,
+        start,
+        scale,
+        cleaned,
+    })
+}
+
+/// The values with anomalies replaced (by the phase median with a usable period, else by
+/// interpolation), and how many were replaced.
+fn clean_anomalies(
+    values: &[f64],
+    anomaly: Option<&AnomalyMethod>,
+    period: usize,
+) -> Result<(Vec<f64>, usize)> {
+    let Some(method) = anomaly else {
+        return Ok((values.to_vec(), 0));
+    };
+    let present = values.iter().filter(|x| !x.is_nan()).count();
+    // A phase needs a few values of its own before a value can stand out in it.
+    let p = (period >= 2 && values.len() >= 3 * period).then_some(period);
+    if present < 8 {
+        return Ok((values.to_vec(), 0));
+    }
+    let flags = detect_anomalies(values, method, p)?;
+    let cleaned = flags.iter().filter(|&&f| f).count();
+    if cleaned == 0 {
+        return Ok((values.to_vec(), 0));
+    }
+    let mode = match p {
+        Some(period) => CleanMode::SeasonalMedian { period },
+        None => CleanMode::Interpolate,
+    };
+    Ok((clean(values, &flags, mode)?, cleaned))
+}
+
+pub(crate) fn resolve_frequency(series: &[Series], params: &ForecastParams) -> Result<i64> {
+    let f = match (params.frequency, series.first()) {
+        (Some(f), _) => f,
+        (None, Some(s)) => s.frequency(),
+        (None, None) => {
+            return Err(Error::InvalidArgument(
+                "no series to fit and no frequency given".into(),
+            ))
+        }
+    };
+    if let Some((i, s)) = series.iter().enumerate().find(|(_, s)| s.frequency() != f) {
+        return Err(Error::InvalidArgument(format!(
+            "series {i} has frequency {} s, expected {f} s (all series of a global model share one frequency)",
+            s.frequency()
+        )));
+    }
+    Ok(f)
+}
+
+/// Periods found in at least a third of the series (up to 50 examined), strongest first;
+/// the natural daily period when none is found and the data is sub-daily.
+pub(crate) fn detect_periods(series: &[Series], frequency: i64) -> Result<Vec<usize>> {
+    let natural = natural_periods(frequency);
+    if natural.is_empty() {
+        return Ok(vec![1]);
+    }
+    let options = SeasonalityOptions {
+        candidates: Some(natural.clone()),
+        ..SeasonalityOptions::default()
+    };
+    let mut votes = vec![(0usize, 0.0f64); natural.len()];
+    let mut examined = 0;
+    for s in series.iter().take(50) {
+        let present = s.values().iter().filter(|v| !v.is_nan()).count();
+        if present < 4 {
+            continue;
+        }
+        examined += 1;
+        for found in detect_seasonality(s.values(), &options)? {
+            if let Some(i) = natural.iter().position(|&p| p == found.period) {
+                votes[i].0 += 1;
+                votes[i].1 += found.strength;
+            }
+        }
+    }
+    let mut kept: Vec<(usize, f64)> = natural
+        .iter()
+        .zip(&votes)
+        .filter(|(_, (n, _))| examined > 0 && *n * 3 >= examined)
+        .map(|(&p, &(_, strength))| (p, strength))
+        .collect();
+    kept.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut periods: Vec<usize> = kept.into_iter().map(|(p, _)| p).collect();
+    if periods.is_empty() {
+        periods.push(natural[0]);
+    }
+    Ok(periods)
+}
+
+pub(crate) fn synthetic_count(series: &[Series], frequency: i64, params: &ForecastParams) -> usize {
+    if let Some(n) = params.synthetic_tenants {
+        return n;
+    }
+    let week = (7 * 86_400 / frequency).max(1) as usize;
+    let weeks: usize = series.iter().map(|s| s.len() / week).sum();
+    if weeks < 2 {
+        16
+    } else {
+        0
+    }
+}

@@ -255,6 +255,8 @@ fn bad_input_is_a_clear_error() {
     assert!(msg(p.forecast(&s, 5, &[100.0])).contains("levels"));
     assert!(msg(p.forecast(&s, 5, &[f64::NAN])).contains("levels"));
     assert!(msg(p.forecast_values(START, &[1.0, f64::INFINITY], 5, &[])).contains("infinite"));
+    assert!(msg(p.forecast_values(i64::MAX - 10, &[], 5, &[])).contains("0000-9999"));
+    assert!(msg(p.forecast_values(i64::MIN, &[1.0], 5, &[])).contains("0000-9999"));
     let daily = Series::new(
         &[0, 86_400, 172_800],
         &[1.0, 2.0, 3.0],

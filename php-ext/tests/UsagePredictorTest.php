@@ -204,6 +204,7 @@ final class UsagePredictorTest extends TestCase
         yield 'string value' => [static fn (UsagePredictor $p) => $p->forecast([1], ['x'], 3), 'number'];
         yield 'infinite value' => [static fn (UsagePredictor $p) => $p->forecast([self::START], [INF], 3), 'finite'];
         yield 'no offset' => [static fn (UsagePredictor $p) => $p->forecast(['2024-01-01T00:00:00'], [1.0], 3), 'offset'];
+        yield 'start past 9999' => [static fn (UsagePredictor $p) => $p->forecastGrid(PHP_INT_MAX - 10, [], 3), '9999'];
         yield 'empty without start' => [static fn (UsagePredictor $p) => $p->forecast([], [], 3), 'start'];
         yield 'off the grid' => [static fn (UsagePredictor $p) => $p->forecast([self::START, self::START + 1800], [1.0, 2.0], 3), 'grid'];
         yield 'fallback of nothing' => [static fn () => UsagePredictor::fallback([self::START], [null], 3, [80], null, 3600), 'missing'];

@@ -22,7 +22,7 @@ use super::fallback::FallbackProfile;
 use super::handover::{regime_for, scheduled_weight, Regime};
 use super::predictor::{check_levels, UsagePredictor, MAX_HORIZON};
 use super::prepare::prepare;
-use crate::data::series::Series;
+use crate::data::series::{Series, MAX_TIMESTAMP, MIN_TIMESTAMP};
 use crate::error::{Error, Result};
 use crate::features::calendar::LocalClock;
 
@@ -127,6 +127,21 @@ pub(crate) fn check_horizon(horizon: usize) -> Result<()> {
     Ok(())
 }
 
+/// The grid from `start` over `periods` periods must stay within the years 0000-9999.
+fn check_span(start: i64, periods: usize, frequency: i64) -> Result<()> {
+    let end = i64::try_from(periods)
+        .ok()
+        .and_then(|p| p.checked_mul(frequency))
+        .and_then(|d| start.checked_add(d));
+    match end {
+        Some(end) if start >= MIN_TIMESTAMP && end <= MAX_TIMESTAMP => Ok(()),
+        _ => Err(Error::InvalidArgument(format!(
+            "a history starting at {start} with {periods} periods of {frequency} s (forecast \
+             included) leaves the years 0000-9999"
+        ))),
+    }
+}
+
 fn history_days(values: &[f64], frequency: i64) -> f64 {
     let present = values.iter().filter(|v| !v.is_nan()).count();
     present as f64 * frequency as f64 / 86_400.0
@@ -190,6 +205,7 @@ impl UsagePredictor {
             }
         }
         check_levels(levels)?;
+        check_span(start, values.len() + horizon, self.stored.frequency)?;
         if let Some(i) = values.iter().position(|v| v.is_infinite()) {
             return Err(Error::InvalidArgument(format!(
                 "history value {i} is infinite (use NaN for a missing value)"
@@ -449,6 +465,7 @@ pub fn fallback_forecast(
 ) -> Result<Forecast> {
     check_horizon(horizon)?;
     check_levels(levels)?;
+    check_span(history.start(), history.len() + horizon, history.frequency())?;
     let clock = LocalClock::new(time_zone)?;
     let values = history.values();
     let path = fallback_path(

@@ -203,6 +203,8 @@ static void test_error_paths(TmlForecaster *f) {
               == TML_STATUS_INVALID_ARGUMENT, "off-grid history");
     CHECK(tml_forecaster_forecast(f, ts, vs, N, 0, 4, NULL, 0, NULL, out_f, NULL, NULL, NULL, NULL)
               == TML_STATUS_NULL_POINTER, "NULL out_timestamps");
+    CHECK(tml_forecaster_forecast(f, NULL, NULL, 0, INT64_MAX - 10, 4, NULL, 0, out_t, out_f, NULL, NULL,
+                                  NULL, NULL) == TML_STATUS_INVALID_ARGUMENT, "start past year 9999");
     double nan_only[1] = {NAN};
     CHECK(tml_forecast_fallback(ts, nan_only, 1, HOUR, NULL, 4, NULL, 0, out_t, out_f, NULL, NULL)
               == TML_STATUS_INVALID_ARGUMENT, "fallback without a present value");

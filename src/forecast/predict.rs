@@ -465,7 +465,11 @@ pub fn fallback_forecast(
 ) -> Result<Forecast> {
     check_horizon(horizon)?;
     check_levels(levels)?;
-    check_span(history.start(), history.len() + horizon, history.frequency())?;
+    check_span(
+        history.start(),
+        history.len() + horizon,
+        history.frequency(),
+    )?;
     let clock = LocalClock::new(time_zone)?;
     let values = history.values();
     let path = fallback_path(

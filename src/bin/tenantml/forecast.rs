@@ -206,7 +206,12 @@ pub fn forecast(args: ForecastArgs) -> Result<(), String> {
     if let Some(path) = &args.save {
         predictor.save(path).map_err(|e| e.to_string())?;
     }
-    let levels = params.levels.clone();
+    // A saved predictor keeps its own default levels unless --level says otherwise.
+    let levels = if args.model.is_some() && args.input.levels.is_empty() {
+        predictor.params().levels.clone()
+    } else {
+        params.levels.clone()
+    };
     let many = series.len() > 1 || !series[0].0.is_empty();
     let mut text = String::new();
     if many {

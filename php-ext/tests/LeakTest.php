@@ -30,17 +30,12 @@ final class LeakTest extends TestCase
         $valgrind = str_contains((string) getenv('LD_PRELOAD'), 'vgpreload');
         $dir = $this->tempDir();
 
-        for ($i = 0; $i < self::WARMUP; $i++) {
-            $this->workload($dir, $i);
-        }
-        gc_collect_cycles();
-        $before = self::rss();
-
-        for ($i = 0; $i < self::ITERATIONS; $i++) {
-            $this->workload($dir, $i);
-        }
-        gc_collect_cycles();
-        $growth = self::rss() - $before;
+        $growth = self::growth(
+            fn (int $i) => $this->workload($dir, $i),
+            self::WARMUP,
+            self::ITERATIONS,
+            self::rss(...)
+        );
 
         $this->assertLessThan($valgrind ? self::VALGRIND_RSS_LIMIT : self::RSS_LIMIT, $growth, sprintf(
             'VmRSS grew by %d bytes (%d bytes/iteration) over %d iterations; a store, breaker or '
@@ -54,17 +49,12 @@ final class LeakTest extends TestCase
     public function testNoHeapGrowth(): void
     {
         $dir = $this->tempDir();
-        for ($i = 0; $i < self::WARMUP; $i++) {
-            $this->workload($dir, $i);
-        }
-        gc_collect_cycles();
-        $before = memory_get_usage();
-
-        for ($i = 0; $i < self::ITERATIONS; $i++) {
-            $this->workload($dir, $i);
-        }
-        gc_collect_cycles();
-        $growth = memory_get_usage() - $before;
+        $growth = self::growth(
+            fn (int $i) => $this->workload($dir, $i),
+            self::WARMUP,
+            self::ITERATIONS,
+            memory_get_usage(...)
+        );
 
         $this->assertLessThan(self::HEAP_LIMIT, $growth, sprintf(
             'PHP heap grew by %d bytes over %d iterations; a CData or PHP object is probably kept alive',

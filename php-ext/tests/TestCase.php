@@ -46,6 +46,27 @@ abstract class TestCase extends \PHPUnit\Framework\TestCase
         }
     }
 
+    /**
+     * How much $measure grows over $iterations rounds of $round, after $warmup rounds
+     * (caches, lazily loaded code and allocator pools settle first).
+     *
+     * @param callable(int): mixed $round
+     * @param callable(): (int|null) $measure
+     */
+    protected static function growth(callable $round, int $warmup, int $iterations, callable $measure): int
+    {
+        for ($i = 0; $i < $warmup; $i++) {
+            $round($i);
+        }
+        gc_collect_cycles();
+        $before = $measure();
+        for ($i = 0; $i < $iterations; $i++) {
+            $round($i);
+        }
+        gc_collect_cycles();
+        return $measure() - $before;
+    }
+
     /** This process's resident set size in bytes (VmRSS), or null where /proc has none. */
     protected static function rss(): ?int
     {

@@ -49,16 +49,12 @@ final class UsagePredictorLeakTest extends TestCase
         }
         $valgrind = str_contains((string) getenv('LD_PRELOAD'), 'vgpreload');
         $dir = $this->tempDir();
-        for ($i = 0; $i < self::WARMUP; $i++) {
-            $this->workload($dir, $i);
-        }
-        gc_collect_cycles();
-        $before = self::rss();
-        for ($i = 0; $i < self::ITERATIONS; $i++) {
-            $this->workload($dir, $i);
-        }
-        gc_collect_cycles();
-        $growth = self::rss() - $before;
+        $growth = self::growth(
+            fn (int $i) => $this->workload($dir, $i),
+            self::WARMUP,
+            self::ITERATIONS,
+            self::rss(...)
+        );
         $this->assertLessThan($valgrind ? self::VALGRIND_RSS_LIMIT : self::RSS_LIMIT, $growth, sprintf(
             'VmRSS grew by %d bytes over %d iterations; a predictor, returned string or bytes are probably '
             . 'not released (tml_forecaster_free / tml_string_free / tml_bytes_free)',
@@ -70,16 +66,17 @@ final class UsagePredictorLeakTest extends TestCase
     public function testNoHeapGrowth(): void
     {
         $dir = $this->tempDir();
-        for ($i = 0; $i < self::WARMUP; $i++) {
-            $this->workload($dir, $i);
-        }
-        gc_collect_cycles();
-        $before = memory_get_usage();
-        for ($i = 0; $i < self::ITERATIONS; $i++) {
-            $this->workload($dir, $i);
-        }
-        gc_collect_cycles();
-        $this->assertLessThan(self::HEAP_LIMIT, memory_get_usage() - $before);
+        $growth = self::growth(
+            fn (int $i) => $this->workload($dir, $i),
+            self::WARMUP,
+            self::ITERATIONS,
+            memory_get_usage(...)
+        );
+        $this->assertLessThan(self::HEAP_LIMIT, $growth, sprintf(
+            'PHP heap grew by %d bytes over %d iterations; a CData or PHP object is probably kept alive',
+            $growth,
+            self::ITERATIONS
+        ));
     }
 
     private function workload(string $dir, int $i): void

@@ -4,7 +4,8 @@
 Datasets
   * waterflow: ../shared/data/waterflow_hourly.csv (hourly, ISO 8601 with offsets, 10 gaps,
     a DST change); the peers need complete series, so they get it with gaps linearly
-    interpolated, tenantml gets the raw file. Points whose actual value is missing are not
+    forward-filled (interpolation would leak values from after an origin into the history
+    before it), tenantml gets the raw file. Points whose actual value is missing are not
     scored for anyone.
   * synthetic: 20 hourly tenants x 84 days drawn here with a fixed seed: daily and weekly
     seasonality of varying shapes, a trend change at a random day, spikes and dips
@@ -197,8 +198,9 @@ def main():
     results = []
     for name, grid in datasets.items():
         filled = grid.copy()
-        filled["y"] = filled.groupby("unique_id")["y"].transform(
-            lambda s: s.interpolate(limit_direction="both"))
+        # Forward fill (then back fill only leading gaps): interpolating would pull values
+        # from after a forecast origin into the history before it.
+        filled["y"] = filled.groupby("unique_id")["y"].transform(lambda s: s.ffill().bfill())
         rows = []
         fc, seconds, report, coverage = run_tenantml(args.tenantml, grid, args.windows,
                                                      args.data_dir, name)

@@ -269,6 +269,11 @@ fn bad_input_is_a_clear_error() {
     let mut params = quick_params();
     params.synthetic_tenants = Some(0);
     assert!(UsagePredictor::fit(&[one], &params).is_err());
+    let nan = series(&[f64::NAN; 48], START);
+    let err = UsagePredictor::fit(&[nan], &params)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("present values"), "{err}");
     assert!(ForecastParams::from_json(r#"{"levels":[0]}"#).is_err());
     assert!(ForecastParams::from_json("{not json").is_err());
 }

@@ -209,6 +209,10 @@ final class UsagePredictorTest extends TestCase
         yield 'off the grid' => [static fn (UsagePredictor $p) => $p->forecast([self::START, self::START + 1800], [1.0, 2.0], 3), 'grid'];
         yield 'fallback of nothing' => [static fn () => UsagePredictor::fallback([self::START], [null], 3, [80], null, 3600), 'missing'];
         yield 'fit on nothing' => [static fn () => UsagePredictor::fitMany([]), 'frequency'];
+        yield 'fit on nothing present' => [
+            static fn () => UsagePredictor::fit([self::START, self::START + 3600, self::START + 7200], [null, null, NAN], ['synthetic_tenants' => 0]),
+            'present values',
+        ];
         yield 'fit on one point' => [static fn () => UsagePredictor::fit([self::START], [1.0], ['synthetic_tenants' => 0]), 'frequency'];
     }
 

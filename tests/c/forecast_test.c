@@ -181,11 +181,21 @@ static void test_error_paths(TmlForecaster *f) {
     CHECK(tml_forecaster_fit(NULL, NULL, 0, NULL, 0, NULL, &g) == TML_STATUS_INVALID_ARGUMENT && g == NULL,
           "nothing to fit");
     CHECK(tml_forecaster_fit(ts, vs, N, NULL, 0, NULL, NULL) == TML_STATUS_NULL_POINTER, "NULL out");
+    CHECK(tml_forecaster_fit(ts, vs, 1, NULL, 0, NULL, &g) == TML_STATUS_INVALID_ARGUMENT && g == NULL
+              && last_error_contains("frequency"), "one point");
+    double all_nan[48];
+    for (int i = 0; i < 48; i++) all_nan[i] = NAN;
+    CHECK(tml_forecaster_fit(ts, all_nan, 48, NULL, 0, "{\"synthetic_tenants\": 0}", &g)
+              == TML_STATUS_INVALID_ARGUMENT && g == NULL && last_error_contains("present values"),
+          "every value missing");
 
     CHECK(tml_forecaster_forecast(NULL, ts, vs, N, 0, 4, NULL, 0, out_t, out_f, NULL, NULL, NULL, NULL)
               == TML_STATUS_NULL_POINTER, "NULL forecaster");
     CHECK(tml_forecaster_forecast(f, ts, vs, N, 0, 0, NULL, 0, out_t, out_f, NULL, NULL, NULL, NULL)
               == TML_STATUS_INVALID_ARGUMENT && last_error_contains("horizon"), "horizon 0");
+    CHECK(tml_forecaster_forecast(f, ts, vs, N, 0, 100000000, NULL, 0, out_t, out_f, NULL, NULL, NULL,
+                                  NULL) == TML_STATUS_INVALID_ARGUMENT && last_error_contains("horizon"),
+          "absurd horizon (checked before any output is written)");
     CHECK(tml_forecaster_forecast(f, ts, vs, N, 0, 4, levels, 1, out_t, out_f, NULL, up, NULL, NULL)
               == TML_STATUS_NULL_POINTER, "NULL lower with levels");
     double bad_level[1] = {100.0};

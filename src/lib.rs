@@ -32,6 +32,7 @@ pub mod error;
 pub mod features;
 pub mod ffi;
 pub mod forecast;
+pub mod scoring;
 pub mod telemetry;
 pub mod trees;
 

@@ -1,0 +1,1 @@
+//! Fraud scoring of single transactions (being built).

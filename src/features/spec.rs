@@ -9,7 +9,14 @@ use super::calendar::{date_from_days, parse_date, LocalClock};
 use super::lags::{lag, ratio, reciprocals, seasonal_mean, CalendarTables, DATE_FEATURES};
 use super::windows::{min_max, quantile_of, Ewm, Expanding, Moments, SortedWindow};
 use crate::error::{Error, Result};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// Rows below which a feature matrix is filled on one thread (a block's start-up, which
+/// replays the expanding states over the rows before it, must stay small beside its work).
+const MATRIX_BLOCK_MIN_ROWS: usize = 2048;
+/// At most this many blocks (threads) per feature matrix.
+const MATRIX_MAX_BLOCKS: usize = 8;
 
 /// Seconds in a day: frequencies below it get hour-of-day features.
 pub(crate) const DAY: i64 = 86_400;
@@ -414,7 +421,8 @@ impl FeatureBuilder {
 
     /// The feature matrix, row-major `values.len() x len()`: row `t` describes period `t`
     /// (timestamp `start + t * frequency`) from `values[..t]` only; `NaN` where a feature
-    /// lacks history. Values must be finite or `NaN` (missing).
+    /// lacks history. Values must be finite or `NaN` (missing). Series of 4096 periods and
+    /// more are filled in blocks on rayon's pool (bit-identical to one sequential pass).
     pub fn matrix(&self, values: &[f64], start: i64) -> Result<Vec<f64>> {
         if values.is_empty() {
             return Err(Error::InvalidArgument(
@@ -423,22 +431,36 @@ impl FeatureBuilder {
         }
         check_values(values)?;
         self.timestamp(start, values.len())?;
-        let (m, l, q) = (self.len, self.layout, self.spec.window_quantile);
+        let m = self.len;
         let mut out = vec![0.0; values.len() * m];
+        // Long series are cut into blocks filled in parallel: each block rebuilds its
+        // running states at its first row from the history, by the same arithmetic as the
+        // sequential pass, so the matrix is bit-identical however it is cut.
+        // The cut depends on the length only, never on the machine's thread count.
+        let blocks = (values.len() / MATRIX_BLOCK_MIN_ROWS).clamp(1, MATRIX_MAX_BLOCKS);
+        let rows_per_block = values.len().div_ceil(blocks);
+        out.par_chunks_mut(rows_per_block * m)
+            .enumerate()
+            .for_each(|(b, chunk)| self.fill_rows(values, start, b * rows_per_block, chunk));
+        Ok(out)
+    }
+
+    /// Rows `t0 .. t0 + out.len() / len()` of [`FeatureBuilder::matrix`], into `out`.
+    fn fill_rows(&self, values: &[f64], start: i64, t0: usize, out: &mut [f64]) {
+        let (m, l, q) = (self.len, self.layout, self.spec.window_quantile);
         let mut wins: Vec<WindowState> = (self.spec.windows.iter())
             .map(|&w| WindowState {
                 w,
-                countdown: w,
-                moments: Moments::recompute(values, 0, w),
-                sorted: SortedWindow::default(),
+                countdown: w - t0 % w,
+                moments: Moments::at(values, t0, w),
+                sorted: SortedWindow::at(values, t0, w),
             })
             .collect();
-        let mut ewms: Vec<Ewm> = self.spec.ewm_alphas.iter().map(|&a| Ewm::new(a)).collect();
-        let mut expanding = Expanding::default();
+        let (mut expanding, mut ewms) = self.pass_unchecked(&values[..t0]);
         let (mut hint, mut day, mut date) = (0usize, i64::MIN, [0.0; DATE_FEATURES]);
-        let mut ts = start;
-        for (t, row) in out.chunks_exact_mut(m).enumerate() {
-            if t > 0 {
+        let mut ts = start + t0 as i64 * self.spec.frequency;
+        for (t, row) in (t0..).zip(out.chunks_exact_mut(m)) {
+            if t > t0 {
                 let x = values[t - 1];
                 for s in wins.iter_mut() {
                     s.countdown -= 1;
@@ -478,7 +500,6 @@ impl FeatureBuilder {
             }
             self.fill_ratios(values, t, row);
         }
-        Ok(out)
     }
 
     /// Features of the period right after `history` (index `history.len()`, timestamp
@@ -504,23 +525,24 @@ impl FeatureBuilder {
 
     /// One pass over the history for the expanding mean and the EWMs, up to four EWMs at a
     /// time: fixed-size lanes keep the states in registers and their dependency chains
-    /// overlap. Also rejects infinite values.
+    /// overlap. Rejects infinite values first.
     fn pass(&self, history: &[f64]) -> Result<(Expanding, Vec<Ewm>)> {
+        check_values(history)?;
+        Ok(self.pass_unchecked(history))
+    }
+
+    /// [`FeatureBuilder::pass`] on values already checked to be finite or NaN.
+    fn pass_unchecked(&self, history: &[f64]) -> (Expanding, Vec<Ewm>) {
         let alphas = &self.spec.ewm_alphas;
         let mut expanding = Expanding::default();
         let mut ewms = Vec::with_capacity(alphas.len());
-        let mut finite = true;
         for c in 0..alphas.len().div_ceil(4).max(1) {
             let lane = |k: usize| alphas.get(4 * c + k).copied().unwrap_or(1.0);
             let mut e: [Ewm; 4] = std::array::from_fn(|k| Ewm::new(lane(k)));
             if c == 0 {
                 for &x in history {
-                    finite &= !x.is_infinite();
                     expanding.push(x);
                     e.iter_mut().for_each(|e| e.push(x));
-                }
-                if !finite {
-                    check_values(history)?;
                 }
             } else {
                 for &x in history {
@@ -529,7 +551,7 @@ impl FeatureBuilder {
             }
             ewms.extend(e.into_iter().take(alphas.len().saturating_sub(4 * c)));
         }
-        Ok((expanding, ewms))
+        (expanding, ewms)
     }
 
     /// The row of period `history.len()` at timestamp `ts`, given the expanding states.

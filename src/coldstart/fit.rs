@@ -69,9 +69,13 @@ impl SeriesPrior {
             return Ok(out);
         }
         let rate = self.trend_per_day.ln_1p() * frequency as f64 / DAY as f64;
-        let growth: Vec<f64> = (0..len)
-            .map(|i| (rate * (i as f64 - len as f64)).exp())
-            .collect();
+        // growth[i] = exp(rate * (i - len)), by repeated multiplication from the end (one
+        // `exp` instead of one per period; the relative drift stays near len ulps).
+        let step = (-rate).exp();
+        let mut growth = vec![step; len];
+        for i in (0..len.saturating_sub(1)).rev() {
+            growth[i] = growth[i + 1] * step;
+        }
         let shape = self.shape(start, frequency, len, utc_offset_seconds);
         let capped = winsorised(observed, &shape, &growth);
         let level0 = ratio_of_sums(&capped, &shape, &growth);
@@ -269,23 +273,30 @@ fn check_values(values: &[f64]) -> Result<()> {
 /// trimming zeros would bias sparse counts. Needs 4 positive observations, else no-op.
 fn winsorised(observed: &[f64], shape: &[f64], growth: &[f64]) -> Vec<f64> {
     let mut out = observed.to_vec();
-    let mut ranked: Vec<(f64, usize)> = (0..observed.len())
-        .filter(|&i| observed[i] > 0.0 && shape[i] > 0.0)
-        .map(|i| (observed[i] / (shape[i] * growth[i]), i))
-        .collect();
-    if ranked.len() < 4 {
+    let ratio = |i: usize| observed[i] / (shape[i] * growth[i]);
+    let usable = |i: &usize| observed[*i] > 0.0 && shape[*i] > 0.0;
+    let mut ratios: Vec<f64> = (0..observed.len()).filter(usable).map(ratio).collect();
+    let n = ratios.len();
+    if n < 4 {
         return out;
     }
-    ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let q = |p: f64| {
-        ranked[((ranked.len() - 1) as f64 * p).round() as usize]
-            .0
-            .ln()
-    };
-    let fence = (q(0.75) + 1.5 * (q(0.75) - q(0.25))).exp();
+    // Two order statistics by selection (this runs on every blended forecast, so no sort).
+    let rank = |p: f64| ((n - 1) as f64 * p).round() as usize;
+    let (r25, r75) = (rank(0.25), rank(0.75));
+    let (_, &mut q75, _) = ratios.select_nth_unstable_by(r75, f64::total_cmp);
+    let q25 = *ratios[..=r75].select_nth_unstable_by(r25, f64::total_cmp).1;
+    let (q25, q75) = (q25.ln(), q75.ln());
+    let fence = (q75 + 1.5 * (q75 - q25)).exp();
+    // The largest ratios above the fence (ties: later index first): the biggest spikes are
+    // dropped, the rest capped at the fence.
+    let mut above: Vec<(f64, usize)> = (0..observed.len())
+        .filter(usable)
+        .map(|i| (ratio(i), i))
+        .filter(|(r, _)| *r > fence)
+        .collect();
+    above.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
     let drop = (observed.iter().filter(|v| !v.is_nan()).count() / 20).max(1);
-    let above = ranked.iter().rev().take_while(|(r, _)| *r > fence);
-    for (rank, &(_, i)) in above.enumerate() {
+    for (rank, &(_, i)) in above.iter().enumerate() {
         out[i] = if rank < drop {
             f64::NAN
         } else {
@@ -295,7 +306,7 @@ fn winsorised(observed: &[f64], shape: &[f64], growth: &[f64]) -> Vec<f64> {
     out
 }
 
-/// Σ y / Σ (shape · growth) over present periods (Σ y / Σ growth if the shape is 0 there).
+/// Ratio of sums: the level that makes `shape * growth` match the present values in total.
 fn ratio_of_sums(values: &[f64], shape: &[f64], growth: &[f64]) -> f64 {
     let (mut num, mut den, mut g) = (0.0, 0.0, 0.0);
     for i in (0..values.len()).filter(|&i| !values[i].is_nan()) {

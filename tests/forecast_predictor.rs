@@ -112,6 +112,47 @@ fn same_seed_same_forecast_and_bytes_round_trip() {
 }
 
 #[test]
+fn direct_steps_forecast_the_first_steps_and_persist() {
+    let v = usage(42, 50.0, 5);
+    let (train, test) = v.split_at(v.len() - 24);
+    let s = series(train, START);
+    let mut params = quick_params();
+    params.model.gbdt.rounds = 40;
+    params.model.forest.trees = 10;
+    params.direct_steps = 6;
+    let direct = UsagePredictor::fit(std::slice::from_ref(&s), &params).unwrap();
+    params.direct_steps = 0;
+    let recursive = UsagePredictor::fit(std::slice::from_ref(&s), &params).unwrap();
+    let fd = direct.forecast(&s, 24, &[80.0]).unwrap();
+    let fr = recursive.forecast(&s, 24, &[80.0]).unwrap();
+    assert_eq!(fd.points.len(), 24);
+    assert!(fd
+        .points
+        .iter()
+        .all(|p| p.forecast.is_finite() && p.lower[0] <= p.upper[0]));
+    // The direct steps answer differently from the recursive ones.
+    assert!((1..6).any(|h| fd.points[h].forecast != fr.points[h].forecast));
+    // Both track the held-out day about equally well (within 25% of each other's MAE).
+    let err = |f: &tenantml::forecast::Forecast| {
+        let p: Vec<f64> = f.points.iter().map(|p| p.forecast).collect();
+        mae(test, &p).unwrap()
+    };
+    let (ed, er) = (err(&fd), err(&fr));
+    assert!(
+        ed < 1.25 * er && er < 1.25 * ed,
+        "direct {ed} recursive {er}"
+    );
+    // The direct models are saved with the predictor.
+    let back = UsagePredictor::from_bytes(&direct.to_bytes().unwrap()).unwrap();
+    assert_eq!(back.forecast(&s, 24, &[80.0]).unwrap(), fd);
+    // Bounded, and validated.
+    let err = ForecastParams::from_json(r#"{"direct_steps": 169}"#)
+        .and_then(|p| UsagePredictor::fit(std::slice::from_ref(&s), &p).map(|_| ()))
+        .unwrap_err();
+    assert!(err.to_string().contains("direct_steps"), "{err}");
+}
+
+#[test]
 fn every_history_length_has_a_regime() {
     // A global model on 12 tenants of different sizes.
     let tenants: Vec<Series> = (0..12)

@@ -381,6 +381,22 @@ impl FeatureBuilder {
             .ok_or_else(|| Error::InvalidArgument(format!("timestamp of period {t} overflows")))
     }
 
+    /// The columns that describe the row's own period (hour, weekday, date, holiday): the
+    /// only ones a direct multi-step model takes from the target period instead of the
+    /// forecast origin. They come first in every row.
+    pub(crate) fn calendar_columns(&self) -> std::ops::Range<usize> {
+        0..self.layout.lags
+    }
+
+    /// The calendar columns of period `ts` into `out` (`calendar_columns().len()` values),
+    /// equal to those of the matrix row of that period.
+    pub(crate) fn calendar_at(&self, ts: i64, out: &mut [f64]) {
+        let local = ts + i64::from(self.clock.offset_seconds(ts));
+        let (days, sod) = (local.div_euclid(DAY), local.rem_euclid(DAY));
+        let date = self.tables.date(&date_from_days(days), &self.holidays);
+        self.fill_calendar(sod, &date, out);
+    }
+
     /// Calendar columns of a row.
     #[inline]
     fn fill_calendar(&self, second_of_day: i64, date: &[f64; DATE_FEATURES], row: &mut [f64]) {
@@ -567,10 +583,7 @@ impl FeatureBuilder {
         for (o, e) in out[l.ewm..].iter_mut().zip(ewms) {
             *o = e.get();
         }
-        let local = ts + i64::from(self.clock.offset_seconds(ts));
-        let (days, sod) = (local.div_euclid(DAY), local.rem_euclid(DAY));
-        let date = self.tables.date(&date_from_days(days), &self.holidays);
-        self.fill_calendar(sod, &date, out);
+        self.calendar_at(ts, out);
         self.fill_direct(history, t, out);
         let mut scratch = Vec::new();
         for (i, &w) in self.spec.windows.iter().enumerate() {
@@ -650,6 +663,11 @@ impl RowCursor<'_> {
         let ts = b.timestamp(self.start, self.history.len())?;
         b.finish_row(&self.history, ts, &self.expanding, &self.ewms, out);
         Ok(())
+    }
+
+    /// The builder this cursor makes rows for.
+    pub fn builder(&self) -> &FeatureBuilder {
+        self.builder
     }
 
     /// The history so far (the initial values plus everything pushed).

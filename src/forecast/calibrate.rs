@@ -1,7 +1,8 @@
 //! Out-of-sample residuals for conformal intervals and for choosing the target transform.
 //!
 //! A calibration model is fitted on every series cut `span = H + (K - 1) * step` periods
-//! before its end; it then forecasts `H` steps recursively from `K` rolling origins inside
+//! before its end (with its direct step models, if any); it then forecasts `H` steps the way
+//! the final predictor will (recursively, or direct first) from `K` rolling origins inside
 //! that span, each time from the true history before the origin (no refit), and the scaled
 //! residuals `actual - forecast` are collected per horizon step. Series too short to keep
 //! `min_train` periods before their first origin contribute training rows but no window.
@@ -12,11 +13,10 @@
 //! combination. A smooth series whose last value is hard to beat thus leans on it, while the
 //! model keeps its place wherever it helps.
 
-use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use super::baselines::Baseline;
-use super::engine::{recursive, training_rows, ScaledSeries, TargetRule};
+use super::engine::{fit_step_models, forecast_steps, ScaledSeries, TargetRule};
 use crate::error::Result;
 use crate::features::spec::FeatureBuilder;
 use crate::trees::model::{Model, ModelParams};
@@ -51,6 +51,8 @@ pub(crate) struct Residuals {
     pub origins: Vec<Vec<usize>>,
     /// The calibration model (fitted on the data before each series' first origin).
     pub model: Model,
+    /// Its direct step models (empty for a recursive forecaster).
+    pub direct: Vec<Model>,
     /// The combination with a baseline that calibrated best.
     pub combination: Combination,
 }
@@ -79,6 +81,7 @@ pub(crate) fn calibrate(
     series: &[ScaledSeries<'_>],
     rule: TargetRule,
     params: &ModelParams,
+    direct_steps: usize,
     plan: &WindowPlan,
     floor: Option<f64>,
 ) -> Result<Option<Residuals>> {
@@ -104,8 +107,7 @@ pub(crate) fn calibrate(
             start: s.start,
         })
         .collect();
-    let (x, y) = training_rows(builder, &truncated, rule)?;
-    let model = Model::fit(ArrayView2::from(&x), &y, None, None, params)?;
+    let (model, direct, _) = fit_step_models(builder, &truncated, rule, params, direct_steps)?;
     let baselines = [
         Baseline::Naive,
         Baseline::SeasonalNaive {
@@ -118,7 +120,16 @@ pub(crate) fn calibrate(
     for (s, cut) in series.iter().zip(&cuts) {
         for &origin in cut {
             let history = &s.values[..origin];
-            let forecast = recursive(builder, &model, rule, history, s.start, plan.horizon, floor)?;
+            let forecast = forecast_steps(
+                builder,
+                &model,
+                &direct,
+                rule,
+                history,
+                s.start,
+                plan.horizon,
+                floor,
+            )?;
             let naive = baselines[0].forecast(history, plan.horizon)?;
             let seasonal = baselines[1].forecast(history, plan.horizon)?;
             windows += 1;
@@ -150,6 +161,7 @@ pub(crate) fn calibrate(
         windows,
         origins: cuts,
         model,
+        direct,
         combination: Combination {
             baseline: (combination.model_weight < 1.0).then_some(baselines[combination.index]),
             model_weight: combination.model_weight,

@@ -12,6 +12,9 @@ use crate::trees::model::{ModelKind, ModelParams};
 
 use super::transform::TargetTransform;
 
+/// Most steps [`ForecastParams::direct_steps`] may ask for (a week of hourly data).
+pub const MAX_DIRECT_STEPS: usize = 168;
+
 /// How a [`UsagePredictor`](super::UsagePredictor) is fitted. Every field has a default, so
 /// `{}` is valid JSON; unknown fields are refused.
 ///
@@ -50,6 +53,13 @@ pub struct ForecastParams {
     pub transform: Option<TargetTransform>,
     /// Interval levels in percent, used when a forecast does not name its own.
     pub levels: Vec<f64>,
+    /// Forecast strategy for the first steps: 0 (the default) forecasts every step
+    /// recursively with the one-step model; `D > 0` also fits one direct model per step
+    /// 2..=D, each predicting its step straight from the features at the forecast origin
+    /// (with the target period's calendar), so errors do not compound over the first `D`
+    /// steps; later steps continue recursively from them. Fitting costs about `D` times
+    /// as much (calibration included); at most [`MAX_DIRECT_STEPS`].
+    pub direct_steps: usize,
     /// Steps calibrated by conformal residuals; `None` is the shortest seasonal period (24
     /// for hourly data, 7 for daily), at most 168. Further steps widen as `sqrt(h / H)`.
     pub calibration_horizon: Option<usize>,
@@ -87,6 +97,7 @@ impl Default for ForecastParams {
             model: default_model_params(),
             transform: None,
             levels: vec![80.0, 95.0],
+            direct_steps: 0,
             calibration_horizon: None,
             calibration_windows: None,
             anomaly: Some(AnomalyMethod::default()),
@@ -150,6 +161,12 @@ impl ForecastParams {
                     "frequency must be positive seconds, got {f}"
                 )));
             }
+        }
+        if self.direct_steps > MAX_DIRECT_STEPS {
+            return Err(Error::InvalidArgument(format!(
+                "direct_steps must be at most {MAX_DIRECT_STEPS} (one model per step), got {}",
+                self.direct_steps
+            )));
         }
         if self.calibration_horizon == Some(0) {
             return Err(Error::InvalidArgument(

@@ -17,7 +17,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::conformal::Conformal;
-use super::engine::{recursive, TargetRule};
+use super::engine::{forecast_steps, TargetRule};
 use super::fallback::FallbackProfile;
 use super::handover::{regime_for, scheduled_weight, Regime};
 use super::predictor::{check_levels, UsagePredictor, MAX_HORIZON};
@@ -311,9 +311,10 @@ impl UsagePredictor {
             lookback: s.spec.seasonal_lookback.max(1),
         };
         let floor = s.nonnegative.then_some(0.0);
-        let scaled = recursive(
+        let scaled = forecast_steps(
             &self.builder,
             &self.model,
+            &self.direct,
             rule,
             &prepared.values,
             start,

@@ -20,12 +20,11 @@
 //!
 //! Forecasting is in [`predict`](super::predict).
 
-use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use super::calibrate::{calibrate, Combination, Residuals, WindowPlan};
 use super::conformal::Conformal;
-use super::engine::{training_rows, ScaledSeries, TargetRule};
+use super::engine::{fit_step_models, ScaledSeries, TargetRule};
 use super::handover::HandoverPoint;
 use super::prepare::{detect_periods, prepare, resolve_frequency, synthetic_count};
 use super::schedule::learn_schedule;
@@ -117,6 +116,8 @@ pub struct UsagePredictor {
     pub(crate) stored: Stored,
     pub(crate) builder: FeatureBuilder,
     pub(crate) model: Model,
+    /// Direct models of steps 2..=`direct_steps` (empty: recursive only).
+    pub(crate) direct: Vec<Model>,
     pub(crate) metadata: ModelMetadata,
 }
 
@@ -241,7 +242,15 @@ impl UsagePredictor {
                 period: main_period,
                 lookback,
             };
-            let residuals = calibrate(&builder, &scaled, rule, &model_params, &plan, floor)?;
+            let residuals = calibrate(
+                &builder,
+                &scaled,
+                rule,
+                &model_params,
+                params.direct_steps,
+                &plan,
+                floor,
+            )?;
             let score = residuals.as_ref().map(|r| r.mae);
             if let Some(s) = score {
                 transform_scores.push((transform.name().to_string(), s));
@@ -265,13 +274,13 @@ impl UsagePredictor {
             period: main_period,
             lookback,
         };
-        let (x, y) = training_rows(&builder, &scaled, rule)?;
-        let model = Model::fit(ArrayView2::from(&x), &y, None, None, &model_params)?;
+        let (model, direct, rows) =
+            fit_step_models(&builder, &scaled, rule, &model_params, params.direct_steps)?;
 
         let summary = FitSummary {
             series: series.len(),
             synthetic_series: synthetic_series.len(),
-            rows: y.len(),
+            rows,
             anomalies_cleaned,
             calibration_windows: residuals.as_ref().map_or(0, |r| r.windows),
             transform_scores,
@@ -311,13 +320,16 @@ impl UsagePredictor {
             },
             builder,
             model,
+            direct,
             metadata,
         };
         if let (true, Some(mut r)) = (params.learn_handover, residuals) {
-            // The schedule is learnt with the model that has not seen the windows.
+            // The schedule is learnt with the models that have not seen the windows.
             std::mem::swap(&mut predictor.model, &mut r.model);
+            std::mem::swap(&mut predictor.direct, &mut r.direct);
             let learned = learn_schedule(&predictor, series, &r.origins, horizon);
             std::mem::swap(&mut predictor.model, &mut r.model);
+            std::mem::swap(&mut predictor.direct, &mut r.direct);
             predictor.stored.handover = learned?;
         }
         Ok(predictor)
@@ -412,6 +424,9 @@ impl UsagePredictor {
         let file = PredictorFile {
             stored: self.stored.clone(),
             model: self.model.to_bytes()?,
+            direct: (self.direct.iter())
+                .map(Model::to_bytes)
+                .collect::<Result<_>>()?,
         };
         format::encode(PREDICTOR_KIND, &file, &self.metadata)
     }
@@ -422,15 +437,27 @@ impl UsagePredictor {
         let (file, metadata): (PredictorFile, ModelMetadata) =
             format::decode(PREDICTOR_KIND, bytes)?;
         let model = Model::from_bytes(&file.model)?;
+        let direct = (file.direct.iter())
+            .map(|b| Model::from_bytes(b))
+            .collect::<Result<Vec<_>>>()?;
+        if direct.len() != file.stored.params.direct_steps.saturating_sub(1) {
+            return Err(Error::BadModelFile(format!(
+                "{} direct step models stored for direct_steps = {}",
+                direct.len(),
+                file.stored.params.direct_steps
+            )));
+        }
         let builder = file
             .stored
             .spec
             .compile()
             .map_err(|e| Error::BadModelFile(format!("stored feature spec: {e}")))?;
-        if model.n_features() != builder.len() {
+        if let Some(m) =
+            (std::iter::once(&model).chain(&direct)).find(|m| m.n_features() != builder.len())
+        {
             return Err(Error::BadModelFile(format!(
                 "the model takes {} features but the feature spec makes {}",
-                model.n_features(),
+                m.n_features(),
                 builder.len()
             )));
         }
@@ -438,6 +465,7 @@ impl UsagePredictor {
             stored: file.stored,
             builder,
             model,
+            direct,
             metadata,
         })
     }
@@ -457,6 +485,7 @@ impl UsagePredictor {
 struct PredictorFile {
     stored: Stored,
     model: Vec<u8>,
+    direct: Vec<Vec<u8>>,
 }
 
 impl Validate for PredictorFile {

@@ -167,6 +167,21 @@ final class UsagePredictorTest extends TestCase
         $this->assertEquals($expected, $copy->forecast($t, $v, 12));
     }
 
+    public function testDirectStepsAreAParameterAndSurviveBytes(): void
+    {
+        [$t, $v] = self::usage(21, 10.0, 21);
+        $direct = UsagePredictor::fit($t, $v, self::PARAMS + ['direct_steps' => 4]);
+        $recursive = UsagePredictor::fit($t, $v, self::PARAMS);
+        $d = array_column($direct->forecast($t, $v, 8)['rows'], 'forecast');
+        $r = array_column($recursive->forecast($t, $v, 8)['rows'], 'forecast');
+        $this->assertCount(8, $d);
+        $this->assertNotSame(array_slice($r, 1, 3), array_slice($d, 1, 3));
+        $this->assertSame($d, array_column(UsagePredictor::fromBytes($direct->toBytes())->forecast($t, $v, 8)['rows'], 'forecast'));
+        $this->expectException(InvalidArgumentException::class);
+        $this->expectExceptionMessage('direct_steps');
+        UsagePredictor::fit($t, $v, self::PARAMS + ['direct_steps' => 1000]);
+    }
+
     public function testMetadataChangesTheNameAndVersionForecastsCarry(): void
     {
         $p = UsagePredictor::fromBytes(self::predictor()->toBytes());

@@ -8,6 +8,9 @@
 //! - [`rule`]: the days-inactive rule, the fallback (same answer type).
 //! - [`score`]: [`ChurnScore`], the answer, and readable reason texts.
 //! - [`generator`]: synthetic tenants for cold start and evaluation.
+//! - [`predictor`]: [`ChurnPredictor`], the calibrated model with rule fallback, cold start
+//!   and model files.
+//! - [`triggers`]: retention actions from scores, with cool-downs the caller keeps.
 //!
 //! Everything here is plain Rust values and JSON; nothing knows about FFI or PHP.
 
@@ -15,8 +18,10 @@ pub mod features;
 pub mod generator;
 pub mod input;
 pub mod labels;
+pub mod predictor;
 pub mod rule;
 pub mod score;
+pub mod triggers;
 
 pub use features::{
     churn_features, churn_features_into, feature_index, feature_names, FEATURE_NAMES, N_FEATURES,
@@ -24,5 +29,10 @@ pub use features::{
 pub use generator::{generate, ChurnPatterns, GeneratorSettings, SyntheticData};
 pub use input::{DailyUsage, Subscription, SupportTicket, TenantHistory, UsageEvent, DAY};
 pub use labels::{build_rows, LabelSpec, LabeledRows};
+pub use predictor::{ChurnFitSummary, ChurnParams, ChurnPredictor, PREDICTOR_KIND};
 pub use rule::{InactivityRule, RULE_NAME};
 pub use score::{describe_feature, ChurnScore, TenantFacts};
+pub use triggers::{
+    Band, CooldownState, SuppressedDecision, TriggerDecision, TriggerOutcome, TriggerPolicy,
+    TriggerRule,
+};

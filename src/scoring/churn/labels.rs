@@ -3,7 +3,7 @@
 //!
 //! # Rules (no leakage, no bias from censoring)
 //! For an observation time `obs` and horizon `h` days:
-//! - the features are [`churn_features`] as of `obs`: records strictly before `obs` only;
+//! - the features are [`churn_features`](super::churn_features) as of `obs`: records strictly before `obs` only;
 //! - the label is 1 when the tenant's `churned_at` is in `(obs, obs + h]`, else 0;
 //! - a tenant that had churned at or before `obs` is left out (it cannot churn again);
 //! - a tenant whose subscription starts after `obs` is left out (it did not exist yet);

@@ -1,5 +1,5 @@
-//! [`ChurnPredictor`]: a calibrated boosting classifier over the churn [`features`]
-//! (super::features), fitted on the tenant's own labelled history or on synthetic tenants
+//! [`ChurnPredictor`]: a calibrated boosting classifier over the churn
+//! [`features`](super::features), fitted on the tenant's own labelled history or on synthetic tenants
 //! (cold start), with the days-inactive rule as its fallback and as a rules-only mode.
 //!
 //! ```

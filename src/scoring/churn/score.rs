@@ -141,7 +141,12 @@ pub fn describe_feature(name: &str, value: f64) -> String {
             }
         }
         "usage_vs_allowance" => {
-            format!("using {:.0}% of the plan allowance", value * 100.0)
+            let pct = value * 100.0;
+            if pct > 0.0 && pct < 1.0 {
+                format!("using {pct:.1}% of the plan allowance")
+            } else {
+                format!("using {pct:.0}% of the plan allowance")
+            }
         }
         "seats" => plural(value, "seat"),
         "monthly_price" => format!("monthly price {value:.2}"),

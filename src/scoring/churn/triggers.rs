@@ -45,6 +45,15 @@ use super::score::ChurnScore;
 use crate::error::{Error, Result};
 use crate::scoring::Regime;
 
+/// A number as text: whole numbers without decimals, others with two.
+fn num(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 /// A named probability band: scores at or above `min` (and below the next band's `min`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -353,7 +362,7 @@ impl TriggerPolicy {
                 None => true,
                 Some(m) => match v {
                     Some(v) if v >= m => {
-                        why.push(format!("{what} {v:.0} >= {m}"));
+                        why.push(format!("{what} {} >= {m}", num(v)));
                         true
                     }
                     _ => false,
@@ -364,7 +373,7 @@ impl TriggerPolicy {
                 None => true,
                 Some(m) => match v {
                     Some(v) if v <= m => {
-                        why.push(format!("{what} {v:.2} <= {m}"));
+                        why.push(format!("{what} {} <= {m}", num(v)));
                         true
                     }
                     _ => false,

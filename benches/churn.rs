@@ -11,7 +11,7 @@ use tenantml::scoring::churn::{
 
 fn churn(c: &mut Criterion) {
     let settings = GeneratorSettings::training();
-    // The default model: 300 rounds of 15 leaves, Platt calibration.
+    // The default model: 300 rounds of 7 leaves, Platt calibration.
     let predictor = ChurnPredictor::cold_start(&settings, 1).unwrap();
     let data = generate(
         &GeneratorSettings {
@@ -73,9 +73,10 @@ fn churn(c: &mut Criterion) {
     let batch: Vec<_> = alive.iter().take(1000).cloned().collect();
     eprintln!("batch of {} tenants", batch.len());
     group.sample_size(10);
-    group.bench_function("predict_batch/top3_reasons", |b| {
-        b.iter(|| predictor.predict_batch(black_box(&batch), as_of).unwrap())
-    });
+    group.bench_function(
+        format!("predict_batch/{}_tenants_top3_reasons", batch.len()),
+        |b| b.iter(|| predictor.predict_batch(black_box(&batch), as_of).unwrap()),
+    );
     group.sample_size(100);
     let scores = predictor.predict_batch(&batch, as_of).unwrap();
     let policy = TriggerPolicy::default_policy();
@@ -85,12 +86,14 @@ fn churn(c: &mut Criterion) {
         fired.decisions.len(),
         scores.len()
     );
-    group.bench_function("triggers/1000_scores_empty_state", |b| {
-        b.iter(|| policy.evaluate(black_box(&scores), &CooldownState::default(), as_of))
-    });
-    group.bench_function("triggers/1000_scores_full_state", |b| {
-        b.iter(|| policy.evaluate(black_box(&scores), &fired.state, as_of + DAY))
-    });
+    group.bench_function(
+        format!("triggers/{}_scores_empty_state", scores.len()),
+        |b| b.iter(|| policy.evaluate(black_box(&scores), &CooldownState::default(), as_of)),
+    );
+    group.bench_function(
+        format!("triggers/{}_scores_full_state", scores.len()),
+        |b| b.iter(|| policy.evaluate(black_box(&scores), &fired.state, as_of + DAY)),
+    );
     group.finish();
 }
 

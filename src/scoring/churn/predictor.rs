@@ -60,7 +60,7 @@ pub struct ChurnParams {
     pub version: u64,
     /// Horizon of the probability, days (labels must be built with the same).
     pub horizon_days: u32,
-    /// The tree model (default: boosting, 300 rounds at 0.03, 15 leaves, Platt calibration
+    /// The tree model (default: boosting, 300 rounds at 0.03, 7 leaves, Platt calibration
     /// on a 20% holdout). Task and feature names are set by the predictor.
     pub model: ModelParams,
     /// Reasons per score.
@@ -83,7 +83,7 @@ impl Default for ChurnParams {
                 gbdt: GbdtParams {
                     rounds: 300,
                     learning_rate: 0.03,
-                    max_leaves: 15,
+                    max_leaves: 7,
                     min_samples_leaf: 20,
                     lambda_l2: 1.0,
                     feature_fraction: 0.8,

@@ -479,3 +479,29 @@ fn rule_values_follow_the_documented_ramp() {
     assert!(!s.inactive_flag);
     assert_eq!(s.reasons[0].code, "rule:no_activity_data");
 }
+
+#[test]
+fn extreme_times_do_not_overflow() {
+    let t = TenantHistory::new("x")
+        .with_events(&[i64::MIN, i64::MAX, 0], &[1.0, 1.0, 1.0])
+        .unwrap()
+        .with_daily(i64::MAX - DAY, &[1.0, 2.0])
+        .unwrap()
+        .with_failed_payments(&[i64::MIN]);
+    for as_of in [i64::MIN, 0, i64::MAX] {
+        let v = churn_features(&t, as_of).unwrap();
+        assert!(v.iter().all(|x| !x.is_infinite()), "{as_of}: {v:?}");
+        // Saturating, not wrapping: no negative durations or counts.
+        assert!(v.iter().all(|x| x.is_nan() || *x >= 0.0), "{as_of}: {v:?}");
+    }
+    let rows = build_rows(
+        &[t],
+        &LabelSpec {
+            observation_dates: vec![i64::MAX, 0],
+            horizon_days: 30,
+            data_end: i64::MAX - 1,
+        },
+    )
+    .unwrap();
+    assert_eq!(rows.censored, 1);
+}

@@ -83,7 +83,7 @@ const HORIZON_DAYS: usize = 90;
 /// Day index before `as_of` of a record at `at < as_of` (0 = the last 24 hours).
 #[inline]
 fn day_before(as_of: i64, at: i64) -> i64 {
-    (as_of - at - 1) / DAY
+    as_of.saturating_sub(at).saturating_sub(1) / DAY
 }
 
 /// The features of `tenant` as of `as_of`; see the [module docs](self).
@@ -130,7 +130,7 @@ pub fn churn_features_into(tenant: &TenantHistory, as_of: i64, out: &mut [f64]) 
                 events_per_day[k as usize] += 1;
             }
         }
-        out[0] = last.map_or(f64::NAN, |l| (as_of - l) as f64 / DAY as f64);
+        out[0] = last.map_or(f64::NAN, |l| as_of.saturating_sub(l) as f64 / DAY as f64);
         for (j, w) in [7usize, 30, 90].into_iter().enumerate() {
             out[1 + j] = events_per_day[..w].iter().filter(|&&c| c > 0).count() as f64;
             out[4 + j] = events_per_day[..w].iter().map(|&c| f64::from(c)).sum();
@@ -157,7 +157,7 @@ pub fn churn_features_into(tenant: &TenantHistory, as_of: i64, out: &mut [f64]) 
         out[14] = s.seats.unwrap_or(f64::NAN);
         out[15] = s.monthly_price.unwrap_or(f64::NAN);
         if let Some(start) = s.started_at {
-            out[20] = (as_of - start) as f64 / DAY as f64;
+            out[20] = as_of.saturating_sub(start) as f64 / DAY as f64;
         }
     }
     if let Some(p) = &tenant.failed_payments {

@@ -289,7 +289,10 @@ impl TenantHistory {
                 .iter()
                 .enumerate()
                 .filter(|(_, v)| **v > 0.0)
-                .map(move |(i, v)| (d.start + i as i64 * DAY + DAY - 1, *v))
+                .map(move |(i, v)| {
+                    let end = (i as i64).saturating_add(1).saturating_mul(DAY);
+                    (d.start.saturating_add(end).saturating_sub(1), *v)
+                })
         });
         events.chain(daily)
     }

@@ -114,7 +114,7 @@ pub fn build_rows(tenants: &[TenantHistory], spec: &LabelSpec) -> Result<Labeled
     let mut row = [0.0; N_FEATURES];
     for (i, t) in tenants.iter().enumerate() {
         for &obs in &spec.observation_dates {
-            if obs + h > spec.data_end {
+            if obs.saturating_add(h) > spec.data_end {
                 out.censored += 1;
                 continue;
             }

@@ -15,7 +15,7 @@ fn churn(c: &mut Criterion) {
     let predictor = ChurnPredictor::cold_start(&settings, 1).unwrap();
     let data = generate(
         &GeneratorSettings {
-            tenants: 1000,
+            tenants: 1600,
             ..settings.clone()
         },
         2,

@@ -505,3 +505,65 @@ fn extreme_times_do_not_overflow() {
     .unwrap();
     assert_eq!(rows.censored, 1);
 }
+
+/// The planted patterns are in the data: before cancelling, support churners open more
+/// tickets and payment churners have failed payments; silent churners use less in their
+/// last 30 days than in the 30 before.
+#[test]
+fn generated_patterns_show_before_churn() {
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let only = |silent: f64, payment: f64, support: f64| GeneratorSettings {
+        tenants: 300,
+        patterns: tenantml::scoring::churn::ChurnPatterns {
+            silent,
+            loud: 0.0,
+            payment,
+            support,
+        },
+        ..GeneratorSettings::training()
+    };
+    // Features one day before each churner cancels, and at the same day for everyone else.
+    let before_churn = |s: &GeneratorSettings, name: &str| -> (Vec<f64>, Vec<f64>) {
+        let data = generate(s, 8).unwrap();
+        let (mut churners, mut stayers) = (Vec::new(), Vec::new());
+        for t in &data.tenants {
+            let at = match t.churned_at {
+                Some(c) if c - DAY > s.start + 90 * DAY => c - DAY,
+                Some(_) => continue,
+                None => s.start + 200 * DAY,
+            };
+            if t.started_at().is_some_and(|st| st > at - 60 * DAY) {
+                continue;
+            }
+            let v = churn_features(t, at).unwrap();
+            if t.churned_at.is_some() {
+                churners.push(f(&v, name));
+            } else {
+                stayers.push(f(&v, name));
+            }
+        }
+        (churners, stayers)
+    };
+    let (c, s) = before_churn(&only(0.0, 0.0, 1.0), "tickets_30d");
+    assert!(c.len() > 20, "{} churners", c.len());
+    assert!(
+        mean(&c) > mean(&s) + 1.0,
+        "tickets {} vs {}",
+        mean(&c),
+        mean(&s)
+    );
+    let (c, s) = before_churn(&only(0.0, 1.0, 0.0), "failed_payments_30d");
+    assert!(
+        mean(&c) >= 1.0 && mean(&s) < 0.2,
+        "failed {} vs {}",
+        mean(&c),
+        mean(&s)
+    );
+    let (c, _) = before_churn(&only(1.0, 0.0, 0.0), "volume_ratio_30d");
+    let fading = c.iter().filter(|r| r.is_nan() || **r < 0.8).count();
+    assert!(
+        fading as f64 > 0.8 * c.len() as f64,
+        "{fading} of {} silent churners fade",
+        c.len()
+    );
+}

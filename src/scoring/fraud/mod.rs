@@ -1,1 +1,30 @@
-//! Fraud scoring of single transactions (being built).
+//! Real-time fraud scoring of single transactions.
+//!
+//! A [`FraudScorer`] answers, for one [`Transaction`] and the customer's recent history
+//! (passed by the caller; the library keeps no state between calls), a risk score in
+//! `[0, 1]`, a [`Decision`] (approve / review / decline by configurable thresholds), the
+//! rules that fired and, on request, the top reasons — together with the model name,
+//! version and [`Regime`](crate::scoring::Regime) that produced the answer.
+//!
+//! - [`types`]: transactions as plain numbers and dictionary codes ([`Schema`]), history
+//!   views ([`History`]: a slice, or parallel columns for C callers), answer types.
+//! - [`features`]: amount, time-of-day, velocity, novelty and failure features, computed in
+//!   one pass without allocation ([`BASE_FEATURES`] lists their stable names).
+//! - [`rules`]: the JSON-configured rule engine, the fallback and a source of features.
+//! - [`generator`]: synthetic transactions with planted fraud, for a day-1 (cold-start)
+//!   model and for evaluation.
+//! - [`scorer`]: [`FraudScorer`] itself: fit, cold start, rules-only mode, score, explain,
+//!   model files.
+
+pub mod features;
+pub mod rules;
+pub mod types;
+
+pub use features::{
+    compute_facts, describe_feature, Facts, FeatureScratch, Window, BASE_FEATURES, N_BASE_FEATURES,
+};
+pub use rules::{Rule, RuleKind, RulesConfig, MAX_RULES};
+pub use types::{
+    Decision, Dictionary, FraudScore, History, HistoryColumns, Outcome, PastTransaction, Schema,
+    ScoreSummary, Transaction, MAX_TIMESTAMP, MIN_TIMESTAMP, UNKNOWN_CODE,
+};

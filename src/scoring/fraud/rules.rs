@@ -1,0 +1,585 @@
+//! The rule engine: hand-written fraud rules with thresholds from JSON, each with a reason
+//! code and a weight. It is the fallback when no model can answer, usable alone
+//! ([`FraudScorer::rules_only`](super::FraudScorer::rules_only)), and its hits are features
+//! of the model.
+//!
+//! # Combination
+//! The rule score is `1 - prod(1 - weight_i)` over the rules that fired: each rule is read
+//! as an independent chance that the transaction is fraud, so one rule of weight 0.5 gives
+//! 0.5, two give 0.75, and no rule gives 0. The score is in `[0, 1)` for weights below 1 and
+//! reaches 1 when a rule of weight 1 fires.
+//!
+//! # Configuration
+//! ```json
+//! {
+//!   "name": "platform-rules", "version": 3,
+//!   "review_at": 0.3, "decline_at": 0.7,
+//!   "rules": [
+//!     {"type": "amount_over", "limit": 1000, "weight": 0.35},
+//!     {"type": "velocity_count", "window": "10m", "max_count": 3, "weight": 0.5,
+//!      "code": "card_testing"}
+//!   ]
+//! }
+//! ```
+//! Rule types and their parameters (all thresholds are finite and >= 0):
+//!
+//! | type | parameters | fires when |
+//! |---|---|---|
+//! | `amount_over` | `limit` | amount > limit |
+//! | `amount_over_median` | `factor`, `min_history` | at least `min_history` earlier rows and amount > factor x their median |
+//! | `night_time` | `from_hour`, `to_hour` (0..=23) | local hour in `[from_hour, to_hour)`, wrapping past midnight when `from_hour > to_hour` |
+//! | `velocity_count` | `window` (`10m`, `1h`, `24h`), `max_count` | transactions in the window (this one included) > max_count |
+//! | `velocity_sum` | `window`, `max_sum` | amount in the window (this one included) > max_sum |
+//! | `new_method_foreign` | none | new payment method and (card country != IP country, or a country new for the customer) |
+//! | `failed_attempts` | `min_count` | failed attempts in the last 24 hours >= min_count |
+//!
+//! Every rule has a `weight` in (0, 1] and an optional `code` (default: the type name;
+//! codes must be distinct, of letters, digits and `_`). Unknown fields, unknown types and
+//! parameters a type does not take are errors.
+
+use serde::{Deserialize, Serialize};
+
+use super::features::{Facts, Window};
+use super::types::{check_thresholds, Decision};
+use crate::error::{Error, Result};
+
+/// Most rules in one configuration (rule hits travel as bits of a `u64`).
+pub const MAX_RULES: usize = 64;
+
+/// What a rule tests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RuleKind {
+    /// Amount above a limit.
+    AmountOver {
+        /// The limit.
+        limit: f64,
+    },
+    /// Amount above a multiple of the customer's median.
+    AmountOverMedian {
+        /// The multiple.
+        factor: f64,
+        /// Fewest earlier rows for the rule to apply.
+        min_history: u32,
+    },
+    /// Local hour in `[from_hour, to_hour)` (wrapping).
+    NightTime {
+        /// First hour, 0..=23.
+        from_hour: u8,
+        /// First hour after the range, 0..=23.
+        to_hour: u8,
+    },
+    /// More than `max_count` transactions in the window.
+    VelocityCount {
+        /// The window.
+        window: Window,
+        /// Largest count that does not fire.
+        max_count: u32,
+    },
+    /// More than `max_sum` spent in the window.
+    VelocitySum {
+        /// The window.
+        window: Window,
+        /// Largest sum that does not fire.
+        max_sum: f64,
+    },
+    /// New payment method together with a foreign or new country.
+    NewMethodForeign,
+    /// At least `min_count` failed attempts in 24 hours.
+    FailedAttempts {
+        /// Fewest failures that fire.
+        min_count: u32,
+    },
+}
+
+/// One configured rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// Stable reason code.
+    pub code: String,
+    /// Weight in (0, 1].
+    pub weight: f64,
+    /// The test.
+    pub kind: RuleKind,
+}
+
+impl Rule {
+    /// Whether the rule fires on these facts.
+    #[inline]
+    pub fn fires(&self, f: &Facts) -> bool {
+        match self.kind {
+            RuleKind::AmountOver { limit } => f.amount > limit,
+            RuleKind::AmountOverMedian {
+                factor,
+                min_history,
+            } => f.history_len >= min_history as usize && f.amount > factor * f.median,
+            RuleKind::NightTime { from_hour, to_hour } => {
+                let h = f.local_hour;
+                if from_hour <= to_hour {
+                    (from_hour..to_hour).contains(&h)
+                } else {
+                    h >= from_hour || h < to_hour
+                }
+            }
+            RuleKind::VelocityCount { window, max_count } => f.count[window.index()] > max_count,
+            RuleKind::VelocitySum { window, max_sum } => f.sum[window.index()] > max_sum,
+            RuleKind::NewMethodForeign => {
+                f.new_payment_method() && (f.country_mismatch == Some(true) || f.new_country)
+            }
+            RuleKind::FailedAttempts { min_count } => f.failed_24h >= min_count,
+        }
+    }
+
+    /// Readable text of a hit on these facts, e.g. "7 transactions in the last hour
+    /// (limit 6)".
+    pub fn describe(&self, f: &Facts) -> String {
+        match self.kind {
+            RuleKind::AmountOver { limit } => {
+                format!("amount {:.2} is over the limit {limit:.2}", f.amount)
+            }
+            RuleKind::AmountOverMedian { factor, .. } => format!(
+                "amount {:.2} is over {factor}x the customer's median {:.2}",
+                f.amount, f.median
+            ),
+            RuleKind::NightTime { from_hour, to_hour } => format!(
+                "local time {:02}:{:02} is in the night hours {from_hour:02}:00-{to_hour:02}:00",
+                f.local_hour, f.local_minute
+            ),
+            RuleKind::VelocityCount { window, max_count } => format!(
+                "{} transactions in the last {} (limit {max_count})",
+                f.count[window.index()],
+                window.text()
+            ),
+            RuleKind::VelocitySum { window, max_sum } => format!(
+                "{:.2} spent in the last {} (limit {max_sum:.2})",
+                f.sum[window.index()],
+                window.text()
+            ),
+            RuleKind::NewMethodForeign => {
+                if f.country_mismatch == Some(true) {
+                    "new payment method with a card country that differs from the IP country"
+                        .to_string()
+                } else {
+                    "new payment method from a country new for this customer".to_string()
+                }
+            }
+            RuleKind::FailedAttempts { min_count } => format!(
+                "{} failed attempts in the last 24 hours (limit {min_count})",
+                f.failed_24h
+            ),
+        }
+    }
+}
+
+/// A validated rule configuration. Parse it with [`RulesConfig::from_json`] (or serde).
+///
+/// ```
+/// use tenantml::scoring::fraud::RulesConfig;
+/// let rules = RulesConfig::from_json(
+///     r#"{"rules": [{"type": "amount_over", "limit": 500, "weight": 0.6}]}"#,
+/// )?;
+/// assert_eq!(rules.rules()[0].code, "amount_over");
+/// let err = RulesConfig::from_json(r#"{"rules": [{"type": "moon_phase", "weight": 0.1}]}"#);
+/// assert!(err.unwrap_err().to_string().contains("moon_phase"));
+/// # Ok::<(), tenantml::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ConfigSpec", into = "ConfigSpec")]
+pub struct RulesConfig {
+    name: String,
+    version: u64,
+    review_at: f64,
+    decline_at: f64,
+    rules: Vec<Rule>,
+}
+
+impl Default for RulesConfig {
+    /// The default rules, mirroring a typical platform's hand-written ones (see
+    /// [`RulesConfig::DEFAULT_JSON`]).
+    fn default() -> Self {
+        RulesConfig::from_json(RulesConfig::DEFAULT_JSON).expect("the default rules are valid")
+    }
+}
+
+impl RulesConfig {
+    /// The default configuration: a card-testing velocity rule, an hourly velocity rule, a
+    /// daily spend limit, an absolute amount limit, an amount-spike rule, new method plus
+    /// foreign country, repeated failures and night hours.
+    pub const DEFAULT_JSON: &'static str = r#"{
+  "name": "default-rules",
+  "version": 1,
+  "review_at": 0.3,
+  "decline_at": 0.7,
+  "rules": [
+    {"type": "amount_over", "code": "amount_over_limit", "limit": 1000, "weight": 0.35},
+    {"type": "amount_over_median", "code": "amount_spike", "factor": 5, "min_history": 3, "weight": 0.3},
+    {"type": "night_time", "from_hour": 0, "to_hour": 5, "weight": 0.1},
+    {"type": "velocity_count", "code": "velocity_10m", "window": "10m", "max_count": 3, "weight": 0.5},
+    {"type": "velocity_count", "code": "velocity_1h", "window": "1h", "max_count": 6, "weight": 0.4},
+    {"type": "velocity_sum", "code": "spend_24h", "window": "24h", "max_sum": 2000, "weight": 0.3},
+    {"type": "new_method_foreign", "weight": 0.5},
+    {"type": "failed_attempts", "min_count": 3, "weight": 0.5}
+  ]
+}"#;
+
+    /// Parses and validates a configuration; every problem is [`Error::Parse`] naming the
+    /// rule and the field.
+    pub fn from_json(json: &str) -> Result<RulesConfig> {
+        let spec: ConfigSpec =
+            serde_json::from_str(json).map_err(|e| Error::Parse(format!("fraud rules: {e}")))?;
+        RulesConfig::try_from(spec).map_err(|e| Error::Parse(format!("fraud rules: {e}")))
+    }
+
+    /// The configuration as JSON (parses back to the same value).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(&ConfigSpec::from(self.clone())).expect("plain data")
+    }
+
+    /// The rules, in order (rule `i` is bit `i` of [`ScoreSummary::rule_hits`]).
+    ///
+    /// [`ScoreSummary::rule_hits`]: super::ScoreSummary::rule_hits
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Name of the rule set (the model name in rules-only mode).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Version of the rule set.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Rule score at or above which a transaction is reviewed.
+    pub fn review_at(&self) -> f64 {
+        self.review_at
+    }
+
+    /// Rule score at or above which a transaction is declined.
+    pub fn decline_at(&self) -> f64 {
+        self.decline_at
+    }
+
+    /// Bit mask of the rules that fire and the combined score `1 - prod(1 - w)`.
+    #[inline]
+    pub fn evaluate(&self, facts: &Facts) -> (u64, f64) {
+        let mut hits = 0u64;
+        let mut keep = 1.0;
+        for (i, r) in self.rules.iter().enumerate() {
+            if r.fires(facts) {
+                hits |= 1 << i;
+                keep *= 1.0 - r.weight;
+            }
+        }
+        (hits, 1.0 - keep)
+    }
+
+    /// The decision for a rule score under this configuration's thresholds.
+    pub fn decide(&self, score: f64) -> Decision {
+        Decision::from_score(score, self.review_at, self.decline_at)
+    }
+
+    /// Codes of the rules whose bit is set in `hits`.
+    pub fn hit_codes(&self, hits: u64) -> Vec<String> {
+        self.rules
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| hits & (1 << i) != 0)
+            .map(|(_, r)| r.code.clone())
+            .collect()
+    }
+}
+
+/// The JSON form of a configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigSpec {
+    #[serde(default = "default_name")]
+    name: String,
+    #[serde(default = "default_version")]
+    version: u64,
+    #[serde(default = "default_review")]
+    review_at: f64,
+    #[serde(default = "default_decline")]
+    decline_at: f64,
+    rules: Vec<RuleSpec>,
+}
+
+fn default_name() -> String {
+    "rules".to_string()
+}
+fn default_version() -> u64 {
+    1
+}
+fn default_review() -> f64 {
+    0.3
+}
+fn default_decline() -> f64 {
+    0.7
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RuleType {
+    AmountOver,
+    AmountOverMedian,
+    NightTime,
+    VelocityCount,
+    VelocitySum,
+    NewMethodForeign,
+    FailedAttempts,
+}
+
+impl RuleType {
+    fn name(self) -> &'static str {
+        match self {
+            RuleType::AmountOver => "amount_over",
+            RuleType::AmountOverMedian => "amount_over_median",
+            RuleType::NightTime => "night_time",
+            RuleType::VelocityCount => "velocity_count",
+            RuleType::VelocitySum => "velocity_sum",
+            RuleType::NewMethodForeign => "new_method_foreign",
+            RuleType::FailedAttempts => "failed_attempts",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    #[serde(rename = "type")]
+    kind: Option<RuleType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    weight: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    limit: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    factor: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    min_history: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from_hour: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    to_hour: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    window: Option<Window>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_sum: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    min_count: Option<u32>,
+}
+
+impl RuleSpec {
+    /// The parameters given, by name.
+    fn given(&self) -> Vec<&'static str> {
+        let mut g = Vec::new();
+        for (name, present) in [
+            ("limit", self.limit.is_some()),
+            ("factor", self.factor.is_some()),
+            ("min_history", self.min_history.is_some()),
+            ("from_hour", self.from_hour.is_some()),
+            ("to_hour", self.to_hour.is_some()),
+            ("window", self.window.is_some()),
+            ("max_count", self.max_count.is_some()),
+            ("max_sum", self.max_sum.is_some()),
+            ("min_count", self.min_count.is_some()),
+        ] {
+            if present {
+                g.push(name);
+            }
+        }
+        g
+    }
+
+    fn into_rule(self, index: usize) -> std::result::Result<Rule, String> {
+        let kind_type = self
+            .kind
+            .ok_or_else(|| format!("rule {index}: missing field `type`"))?;
+        let tname = kind_type.name();
+        let at = format!("rule {index} ({tname})");
+        let expected: &[&str] = match kind_type {
+            RuleType::AmountOver => &["limit"],
+            RuleType::AmountOverMedian => &["factor", "min_history"],
+            RuleType::NightTime => &["from_hour", "to_hour"],
+            RuleType::VelocityCount => &["window", "max_count"],
+            RuleType::VelocitySum => &["window", "max_sum"],
+            RuleType::NewMethodForeign => &[],
+            RuleType::FailedAttempts => &["min_count"],
+        };
+        let given = self.given();
+        if let Some(extra) = given.iter().find(|g| !expected.contains(g)) {
+            return Err(format!(
+                "{at}: `{extra}` is not a parameter of this rule type (it takes: {})",
+                if expected.is_empty() {
+                    "none".to_string()
+                } else {
+                    expected.join(", ")
+                }
+            ));
+        }
+        if let Some(missing) = expected.iter().find(|e| !given.contains(e)) {
+            return Err(format!("{at}: missing parameter `{missing}`"));
+        }
+        let threshold = |name: &str, v: Option<f64>| -> std::result::Result<f64, String> {
+            let v = v.expect("checked present");
+            if v.is_finite() && v >= 0.0 {
+                Ok(v)
+            } else {
+                Err(format!(
+                    "{at}: `{name}` must be a finite number >= 0, got {v}"
+                ))
+            }
+        };
+        let hour = |name: &str, v: Option<u8>| -> std::result::Result<u8, String> {
+            let v = v.expect("checked present");
+            if v <= 23 {
+                Ok(v)
+            } else {
+                Err(format!("{at}: `{name}` must be an hour 0..=23, got {v}"))
+            }
+        };
+        let kind = match kind_type {
+            RuleType::AmountOver => RuleKind::AmountOver {
+                limit: threshold("limit", self.limit)?,
+            },
+            RuleType::AmountOverMedian => RuleKind::AmountOverMedian {
+                factor: threshold("factor", self.factor)?,
+                min_history: self.min_history.expect("checked present"),
+            },
+            RuleType::NightTime => {
+                let from_hour = hour("from_hour", self.from_hour)?;
+                let to_hour = hour("to_hour", self.to_hour)?;
+                if from_hour == to_hour {
+                    return Err(format!(
+                        "{at}: from_hour and to_hour are both {from_hour}: an empty range"
+                    ));
+                }
+                RuleKind::NightTime { from_hour, to_hour }
+            }
+            RuleType::VelocityCount => RuleKind::VelocityCount {
+                window: self.window.expect("checked present"),
+                max_count: self.max_count.expect("checked present"),
+            },
+            RuleType::VelocitySum => RuleKind::VelocitySum {
+                window: self.window.expect("checked present"),
+                max_sum: threshold("max_sum", self.max_sum)?,
+            },
+            RuleType::NewMethodForeign => RuleKind::NewMethodForeign,
+            RuleType::FailedAttempts => RuleKind::FailedAttempts {
+                min_count: self.min_count.expect("checked present"),
+            },
+        };
+        let weight = self
+            .weight
+            .ok_or_else(|| format!("{at}: missing field `weight`"))?;
+        if !(weight.is_finite() && weight > 0.0 && weight <= 1.0) {
+            return Err(format!("{at}: `weight` must be in (0, 1], got {weight}"));
+        }
+        let code = self.code.unwrap_or_else(|| tname.to_string());
+        if code.is_empty()
+            || code.len() > 64
+            || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(format!(
+                "{at}: code '{code}' must be 1..=64 letters, digits or '_'"
+            ));
+        }
+        Ok(Rule { code, weight, kind })
+    }
+}
+
+impl From<Rule> for RuleSpec {
+    fn from(r: Rule) -> Self {
+        let mut s = RuleSpec {
+            code: Some(r.code),
+            weight: Some(r.weight),
+            ..Default::default()
+        };
+        s.kind = Some(match r.kind {
+            RuleKind::AmountOver { limit } => {
+                s.limit = Some(limit);
+                RuleType::AmountOver
+            }
+            RuleKind::AmountOverMedian {
+                factor,
+                min_history,
+            } => {
+                s.factor = Some(factor);
+                s.min_history = Some(min_history);
+                RuleType::AmountOverMedian
+            }
+            RuleKind::NightTime { from_hour, to_hour } => {
+                s.from_hour = Some(from_hour);
+                s.to_hour = Some(to_hour);
+                RuleType::NightTime
+            }
+            RuleKind::VelocityCount { window, max_count } => {
+                s.window = Some(window);
+                s.max_count = Some(max_count);
+                RuleType::VelocityCount
+            }
+            RuleKind::VelocitySum { window, max_sum } => {
+                s.window = Some(window);
+                s.max_sum = Some(max_sum);
+                RuleType::VelocitySum
+            }
+            RuleKind::NewMethodForeign => RuleType::NewMethodForeign,
+            RuleKind::FailedAttempts { min_count } => {
+                s.min_count = Some(min_count);
+                RuleType::FailedAttempts
+            }
+        });
+        s
+    }
+}
+
+impl TryFrom<ConfigSpec> for RulesConfig {
+    type Error = String;
+
+    fn try_from(spec: ConfigSpec) -> std::result::Result<Self, String> {
+        if spec.rules.len() > MAX_RULES {
+            return Err(format!(
+                "{} rules, at most {MAX_RULES} are supported",
+                spec.rules.len()
+            ));
+        }
+        check_thresholds(spec.review_at, spec.decline_at).map_err(|e| e.to_string())?;
+        if spec.name.is_empty() {
+            return Err("name is empty".into());
+        }
+        let mut rules: Vec<Rule> = Vec::with_capacity(spec.rules.len());
+        for (i, r) in spec.rules.into_iter().enumerate() {
+            let rule = r.into_rule(i)?;
+            if rules.iter().any(|o| o.code == rule.code) {
+                return Err(format!(
+                    "rule {i}: code '{}' is used twice (give each rule its own `code`)",
+                    rule.code
+                ));
+            }
+            rules.push(rule);
+        }
+        Ok(RulesConfig {
+            name: spec.name,
+            version: spec.version,
+            review_at: spec.review_at,
+            decline_at: spec.decline_at,
+            rules,
+        })
+    }
+}
+
+impl From<RulesConfig> for ConfigSpec {
+    fn from(c: RulesConfig) -> Self {
+        ConfigSpec {
+            name: c.name,
+            version: c.version,
+            review_at: c.review_at,
+            decline_at: c.decline_at,
+            rules: c.rules.into_iter().map(RuleSpec::from).collect(),
+        }
+    }
+}

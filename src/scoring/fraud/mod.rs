@@ -17,12 +17,14 @@
 //!   model files.
 
 pub mod features;
+pub mod generator;
 pub mod rules;
 pub mod types;
 
 pub use features::{
     compute_facts, describe_feature, Facts, FeatureScratch, Window, BASE_FEATURES, N_BASE_FEATURES,
 };
+pub use generator::{FraudPattern, GeneratorSettings, PatternMix, SyntheticData};
 pub use rules::{Rule, RuleKind, RulesConfig, MAX_RULES};
 pub use types::{
     Decision, Dictionary, FraudScore, History, HistoryColumns, Outcome, PastTransaction, Schema,

@@ -19,6 +19,7 @@
 pub mod features;
 pub mod generator;
 pub mod rules;
+pub mod scorer;
 pub mod types;
 
 pub use features::{
@@ -26,6 +27,7 @@ pub use features::{
 };
 pub use generator::{FraudPattern, GeneratorSettings, PatternMix, SyntheticData};
 pub use rules::{Rule, RuleKind, RulesConfig, MAX_RULES};
+pub use scorer::{FraudParams, FraudScorer, FRAUD_SCORER_KIND};
 pub use types::{
     Decision, Dictionary, FraudScore, History, HistoryColumns, Outcome, PastTransaction, Schema,
     ScoreSummary, Transaction, MAX_TIMESTAMP, MIN_TIMESTAMP, UNKNOWN_CODE,

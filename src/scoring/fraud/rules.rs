@@ -265,14 +265,16 @@ impl RulesConfig {
     #[inline]
     pub fn evaluate(&self, facts: &Facts) -> (u64, f64) {
         let mut hits = 0u64;
-        let mut keep = 1.0;
+        // s + w (1 - s) is 1 - prod(1 - w) accumulated so that one hit gives its weight
+        // exactly.
+        let mut score = 0.0;
         for (i, r) in self.rules.iter().enumerate() {
             if r.fires(facts) {
                 hits |= 1 << i;
-                keep *= 1.0 - r.weight;
+                score += r.weight * (1.0 - score);
             }
         }
-        (hits, 1.0 - keep)
+        (hits, score)
     }
 
     /// The decision for a rule score under this configuration's thresholds.

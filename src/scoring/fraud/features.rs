@@ -466,3 +466,53 @@ pub fn describe_feature(index: usize, facts: &Facts) -> String {
 pub(crate) fn clock_of(schema: &Schema) -> Result<LocalClock> {
     LocalClock::new(schema.time_zone.as_deref())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts_of(amounts: &[f64]) -> Facts {
+        let t0 = 1_700_000_000;
+        let history: Vec<Transaction> = amounts
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| Transaction::new(t0 - 100_000 - i as i64, a))
+            .collect();
+        compute_facts(
+            &Transaction::new(t0, 1.0),
+            history.as_slice(),
+            &LocalClock::utc(),
+            &mut FeatureScratch::new(),
+        )
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(facts_of(&[5.0]).median, 5.0);
+        assert_eq!(facts_of(&[9.0, 1.0, 5.0]).median, 5.0);
+        assert_eq!(facts_of(&[9.0, 1.0, 5.0, 3.0]).median, 4.0);
+        assert_eq!(facts_of(&[2.0, 2.0, 2.0, 8.0, 8.0, 8.0]).median, 5.0);
+        assert!(facts_of(&[]).median.is_nan());
+    }
+
+    #[test]
+    fn a_constant_customer_gets_a_finite_zscore() {
+        let f = facts_of(&[10.0, 10.0, 10.0]);
+        let mut row = [0.0; N_BASE_FEATURES];
+        f.write_features(&mut row);
+        assert_eq!(f.std, 0.0);
+        assert!(row[1].is_finite() && row[1] < 0.0, "{}", row[1]);
+    }
+
+    #[test]
+    fn every_base_feature_has_its_own_description() {
+        let f = facts_of(&[10.0, 20.0]);
+        for i in 0..N_BASE_FEATURES {
+            assert!(
+                !describe_feature(i, &f).starts_with("feature "),
+                "{}",
+                BASE_FEATURES[i]
+            );
+        }
+    }
+}

@@ -585,3 +585,78 @@ impl From<RulesConfig> for ConfigSpec {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(hour: u8) -> Facts {
+        Facts {
+            amount: 10.0,
+            history_len: 0,
+            mean: f64::NAN,
+            std: f64::NAN,
+            median: f64::NAN,
+            local_hour: hour,
+            local_minute: 0,
+            weekday: 0,
+            count: [1; 3],
+            sum: [10.0; 3],
+            seconds_since_previous: None,
+            method_uses: 0,
+            method_age_seconds: None,
+            country_mismatch: None,
+            new_country: true,
+            failed_24h: 0,
+        }
+    }
+
+    #[test]
+    fn night_ranges_wrap_past_midnight() {
+        let rule = |from_hour, to_hour| Rule {
+            code: "n".into(),
+            weight: 0.1,
+            kind: RuleKind::NightTime { from_hour, to_hour },
+        };
+        let fired = |r: &Rule| (0..24).filter(|&h| r.fires(&facts(h))).collect::<Vec<u8>>();
+        assert_eq!(fired(&rule(0, 5)), vec![0, 1, 2, 3, 4]);
+        assert_eq!(fired(&rule(22, 2)), vec![0, 1, 22, 23]);
+    }
+
+    #[test]
+    fn the_median_rule_needs_history_and_the_foreign_rule_a_new_method() {
+        let spike = Rule {
+            code: "s".into(),
+            weight: 0.3,
+            kind: RuleKind::AmountOverMedian {
+                factor: 2.0,
+                min_history: 0,
+            },
+        };
+        // No history: the median is NaN and comparisons with NaN are false.
+        assert!(!spike.fires(&facts(12)));
+        let foreign = Rule {
+            code: "f".into(),
+            weight: 0.5,
+            kind: RuleKind::NewMethodForeign,
+        };
+        assert!(foreign.fires(&facts(12)), "new method, new country");
+        let mut known = facts(12);
+        known.method_uses = 2;
+        assert!(!foreign.fires(&known));
+    }
+
+    #[test]
+    fn more_than_64_rules_are_refused() {
+        let rules: Vec<String> = (0..65)
+            .map(|i| {
+                format!(r#"{{"type": "amount_over", "code": "r{i}", "limit": {i}, "weight": 0.1}}"#)
+            })
+            .collect();
+        let json = format!(r#"{{"rules": [{}]}}"#, rules.join(","));
+        assert!(RulesConfig::from_json(&json)
+            .unwrap_err()
+            .to_string()
+            .contains("64"));
+    }
+}

@@ -219,9 +219,9 @@ pub fn check_inputs<H: History + ?Sized>(
     schema.check_codes(txn)?;
     for i in 0..history.len() {
         let p = history.get(i);
-        if !(p.amount.is_finite() && p.amount >= 0.0)
-            || !(super::types::MIN_TIMESTAMP..super::types::MAX_TIMESTAMP).contains(&p.timestamp)
-        {
+        let in_range =
+            (super::types::MIN_TIMESTAMP..super::types::MAX_TIMESTAMP).contains(&p.timestamp);
+        if !(p.amount.is_finite() && p.amount >= 0.0 && in_range) {
             check_amount_time(p.amount, p.timestamp, &format!("history row {i}"))?;
         }
         if p.outcome > 1 {
@@ -507,12 +507,8 @@ mod tests {
     #[test]
     fn every_base_feature_has_its_own_description() {
         let f = facts_of(&[10.0, 20.0]);
-        for i in 0..N_BASE_FEATURES {
-            assert!(
-                !describe_feature(i, &f).starts_with("feature "),
-                "{}",
-                BASE_FEATURES[i]
-            );
+        for (i, name) in BASE_FEATURES.iter().enumerate() {
+            assert!(!describe_feature(i, &f).starts_with("feature "), "{name}");
         }
     }
 }

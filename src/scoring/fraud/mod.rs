@@ -13,11 +13,13 @@
 //! - [`rules`]: the JSON-configured rule engine, the fallback and a source of features.
 //! - [`generator`]: synthetic transactions with planted fraud, for a day-1 (cold-start)
 //!   model and for evaluation.
+//! - [`params`]: [`FraudParams`], the fitting settings (JSON).
 //! - [`scorer`]: [`FraudScorer`] itself: fit, cold start, rules-only mode, score, explain,
 //!   model files.
 
 pub mod features;
 pub mod generator;
+pub mod params;
 pub mod rules;
 pub mod scorer;
 pub mod types;

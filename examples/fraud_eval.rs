@@ -64,6 +64,7 @@ fn main() -> tenantml::Result<()> {
         ),
     ];
     let mut held_out_p = None;
+    let mut decisions = Vec::new();
     for (name, settings) in sets {
         let data = settings.generate()?;
         let (p, r) = evaluate(&scorer, &rules, &data)?;
@@ -83,9 +84,27 @@ fn main() -> tenantml::Result<()> {
             mean_p,
             data.fraud_rate(),
         );
+        decisions.push((
+            name,
+            flagged(&p, &y, scorer.thresholds().0),
+            flagged(&r, &y, rules.thresholds().0),
+        ));
         if held_out_p.is_none() {
             held_out_p = Some((p, y));
         }
+    }
+    println!();
+    println!(
+        "Decisions at the default thresholds (model: review at {:.2}; rules: review at {:.2}): \
+         share of fraud flagged (review or decline) and of legitimate transactions flagged:",
+        scorer.thresholds().0,
+        rules.thresholds().0
+    );
+    println!();
+    println!("| data set | fraud flagged, model | fraud flagged, rules | legit flagged, model | legit flagged, rules |");
+    println!("|---|---|---|---|---|");
+    for (name, (mf, ml), (rf, rl)) in decisions {
+        println!("| {name} | {mf:.3} | {rf:.3} | {ml:.4} | {rl:.4} |");
     }
     let (p, y) = held_out_p.expect("held-out evaluated");
     println!();
@@ -102,6 +121,22 @@ fn main() -> tenantml::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Shares of fraud and of legitimate rows with a score at or above `review_at`.
+fn flagged(score: &[f64], y: &[f64], review_at: f64) -> (f64, f64) {
+    let (mut fraud, mut fraud_hit, mut legit, mut legit_hit) = (0.0, 0.0, 0.0, 0.0);
+    for (&s, &l) in score.iter().zip(y) {
+        let hit = f64::from(u8::from(s >= review_at));
+        if l > 0.5 {
+            fraud += 1.0;
+            fraud_hit += hit;
+        } else {
+            legit += 1.0;
+            legit_hit += hit;
+        }
+    }
+    (fraud_hit / fraud, legit_hit / legit)
 }
 
 /// Model probabilities and rule scores for every transaction of `data`.

@@ -339,3 +339,19 @@ fn fit_refuses_bad_training_data() {
     bad_thresholds.decline_at = 0.1;
     assert!(FraudScorer::fit(&data.transactions, &data.labels, s, &bad_thresholds).is_err());
 }
+
+#[test]
+fn a_scorer_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<FraudScorer>();
+    let (data, scorer) = trained();
+    let t = data.transactions[10];
+    let h: Vec<Transaction> = data.transactions[..10].to_vec();
+    let here = scorer.score(&t, h.as_slice()).unwrap();
+    let there = std::thread::scope(|s| {
+        s.spawn(|| scorer.score(&t, h.as_slice()).unwrap())
+            .join()
+            .unwrap()
+    });
+    assert_eq!(here, there);
+}

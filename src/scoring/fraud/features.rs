@@ -55,7 +55,7 @@ pub const N_BASE_FEATURES: usize = BASE_FEATURES.len();
 
 /// A velocity window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Window {
+pub enum VelocityWindow {
     /// The last 10 minutes.
     #[serde(rename = "10m")]
     Minutes10,
@@ -67,20 +67,24 @@ pub enum Window {
     Hours24,
 }
 
-impl Window {
+impl VelocityWindow {
     /// Every window, shortest first (the index of [`Facts::count`]).
-    pub const ALL: [Window; 3] = [Window::Minutes10, Window::Hour1, Window::Hours24];
+    pub const ALL: [VelocityWindow; 3] = [
+        VelocityWindow::Minutes10,
+        VelocityWindow::Hour1,
+        VelocityWindow::Hours24,
+    ];
 
     /// Length in seconds.
     pub fn seconds(self) -> i64 {
         match self {
-            Window::Minutes10 => 600,
-            Window::Hour1 => 3_600,
-            Window::Hours24 => 86_400,
+            VelocityWindow::Minutes10 => 600,
+            VelocityWindow::Hour1 => 3_600,
+            VelocityWindow::Hours24 => 86_400,
         }
     }
 
-    /// Position in [`Window::ALL`].
+    /// Position in [`VelocityWindow::ALL`].
     pub fn index(self) -> usize {
         self as usize
     }
@@ -88,18 +92,18 @@ impl Window {
     /// Readable span, e.g. "10 minutes".
     pub fn text(self) -> &'static str {
         match self {
-            Window::Minutes10 => "10 minutes",
-            Window::Hour1 => "hour",
-            Window::Hours24 => "24 hours",
+            VelocityWindow::Minutes10 => "10 minutes",
+            VelocityWindow::Hour1 => "hour",
+            VelocityWindow::Hours24 => "24 hours",
         }
     }
 
     /// Name as in JSON: `10m`, `1h`, `24h`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Window::Minutes10 => "10m",
-            Window::Hour1 => "1h",
-            Window::Hours24 => "24h",
+            VelocityWindow::Minutes10 => "10m",
+            VelocityWindow::Hour1 => "1h",
+            VelocityWindow::Hours24 => "24h",
         }
     }
 }
@@ -123,7 +127,7 @@ pub struct Facts {
     pub local_minute: u8,
     /// Local weekday, 0 = Monday.
     pub weekday: u8,
-    /// Transactions in each window of [`Window::ALL`], the scored one included.
+    /// Transactions in each window of [`VelocityWindow::ALL`], the scored one included.
     pub count: [u32; 3],
     /// Amount in each window, the scored one included.
     pub sum: [f64; 3],
@@ -286,7 +290,7 @@ pub fn compute_facts<H: History + ?Sized>(
         total += p.amount;
         total_sq += p.amount * p.amount;
         latest = Some(latest.map_or(p.timestamp, |l: i64| l.max(p.timestamp)));
-        for (k, w) in Window::ALL.iter().enumerate() {
+        for (k, w) in VelocityWindow::ALL.iter().enumerate() {
             if age < w.seconds() {
                 count[k] += 1;
                 sum[k] += p.amount;
@@ -299,7 +303,7 @@ pub fn compute_facts<H: History + ?Sized>(
         if p.country == txn.country && txn.country != UNKNOWN_CODE {
             country_seen = true;
         }
-        if p.outcome == 1 && age < Window::Hours24.seconds() {
+        if p.outcome == 1 && age < VelocityWindow::Hours24.seconds() {
             failed_24h += 1;
         }
     }
@@ -395,7 +399,7 @@ pub fn describe_feature(index: usize, facts: &Facts) -> String {
             format!("on a {}", DAYS[usize::from(facts.weekday % 7)])
         }
         "count_10m" | "count_1h" | "count_24h" => {
-            let w = Window::ALL[(index - 7) / 2];
+            let w = VelocityWindow::ALL[(index - 7) / 2];
             let n = facts.count[w.index()];
             format!(
                 "{n} transaction{} in the last {}",
@@ -404,7 +408,7 @@ pub fn describe_feature(index: usize, facts: &Facts) -> String {
             )
         }
         "sum_10m" | "sum_1h" | "sum_24h" => {
-            let w = Window::ALL[(index - 8) / 2];
+            let w = VelocityWindow::ALL[(index - 8) / 2];
             format!(
                 "{} spent in the last {}",
                 money(facts.sum[w.index()]),

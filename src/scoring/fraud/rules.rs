@@ -39,7 +39,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::features::{Facts, Window};
+use super::features::{Facts, VelocityWindow};
 use super::types::Decision;
 use crate::error::{Error, Result};
 use json::ConfigSpec;
@@ -74,14 +74,14 @@ pub enum RuleKind {
     /// More than `max_count` transactions in the window.
     VelocityCount {
         /// The window.
-        window: Window,
+        window: VelocityWindow,
         /// Largest count that does not fire.
         max_count: u32,
     },
     /// More than `max_sum` spent in the window.
     VelocitySum {
         /// The window.
-        window: Window,
+        window: VelocityWindow,
         /// Largest sum that does not fire.
         max_sum: f64,
     },

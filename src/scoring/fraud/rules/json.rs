@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Rule, RuleKind, RulesConfig, MAX_RULES};
-use crate::scoring::fraud::features::Window;
+use crate::scoring::fraud::features::VelocityWindow;
 use crate::scoring::fraud::types::check_thresholds;
 
 /// The JSON form of a configuration.
@@ -80,7 +80,7 @@ struct RuleSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     to_hour: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    window: Option<Window>,
+    window: Option<VelocityWindow>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     max_count: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -68,12 +68,16 @@ pub enum VelocityWindow {
 }
 
 impl VelocityWindow {
-    /// Every window, shortest first (the index of [`Facts::count`]).
-    pub const ALL: [VelocityWindow; 3] = [
-        VelocityWindow::Minutes10,
-        VelocityWindow::Hour1,
-        VelocityWindow::Hours24,
-    ];
+    /// Every window, shortest first (the index of [`Facts::count`]). A function rather
+    /// than an associated constant: cbindgen exports associated constants and would put
+    /// this Rust-only type into the C header.
+    pub const fn all() -> [VelocityWindow; 3] {
+        [
+            VelocityWindow::Minutes10,
+            VelocityWindow::Hour1,
+            VelocityWindow::Hours24,
+        ]
+    }
 
     /// Length in seconds.
     pub fn seconds(self) -> i64 {
@@ -84,7 +88,7 @@ impl VelocityWindow {
         }
     }
 
-    /// Position in [`VelocityWindow::ALL`].
+    /// Position in [`VelocityWindow::all`].
     pub fn index(self) -> usize {
         self as usize
     }
@@ -127,7 +131,7 @@ pub struct Facts {
     pub local_minute: u8,
     /// Local weekday, 0 = Monday.
     pub weekday: u8,
-    /// Transactions in each window of [`VelocityWindow::ALL`], the scored one included.
+    /// Transactions in each window of [`VelocityWindow::all`], the scored one included.
     pub count: [u32; 3],
     /// Amount in each window, the scored one included.
     pub sum: [f64; 3],
@@ -290,7 +294,7 @@ pub fn compute_facts<H: History + ?Sized>(
         total += p.amount;
         total_sq += p.amount * p.amount;
         latest = Some(latest.map_or(p.timestamp, |l: i64| l.max(p.timestamp)));
-        for (k, w) in VelocityWindow::ALL.iter().enumerate() {
+        for (k, w) in VelocityWindow::all().iter().enumerate() {
             if age < w.seconds() {
                 count[k] += 1;
                 sum[k] += p.amount;
@@ -399,7 +403,7 @@ pub fn describe_feature(index: usize, facts: &Facts) -> String {
             format!("on a {}", DAYS[usize::from(facts.weekday % 7)])
         }
         "count_10m" | "count_1h" | "count_24h" => {
-            let w = VelocityWindow::ALL[(index - 7) / 2];
+            let w = VelocityWindow::all()[(index - 7) / 2];
             let n = facts.count[w.index()];
             format!(
                 "{n} transaction{} in the last {}",
@@ -408,7 +412,7 @@ pub fn describe_feature(index: usize, facts: &Facts) -> String {
             )
         }
         "sum_10m" | "sum_1h" | "sum_24h" => {
-            let w = VelocityWindow::ALL[(index - 8) / 2];
+            let w = VelocityWindow::all()[(index - 8) / 2];
             format!(
                 "{} spent in the last {}",
                 money(facts.sum[w.index()]),

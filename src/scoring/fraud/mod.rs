@@ -16,6 +16,19 @@
 //! - [`params`]: [`FraudParams`], the fitting settings (JSON).
 //! - [`scorer`]: [`FraudScorer`] itself: fit, cold start, rules-only mode, score, explain,
 //!   model files.
+//!
+//! # Calling from C (shape of the future ABI)
+//! The hot path, [`FraudScorer::score_with`], takes a `#[repr(C)]` [`Transaction`], a
+//! [`HistoryColumns`] borrowed from the caller's parallel arrays (amounts, timestamps,
+//! payment methods, countries, outcomes) and a caller-owned [`FeatureScratch`], and returns
+//! a plain [`ScoreSummary`] (score, decision, regime, rule-hit bit mask): no allocation once
+//! the scratch is warm. Model name and version are read once from the scorer.
+//!
+//! # Unknown values and errors
+//! Strings the schema does not know map to code 0 ("unknown"), which is always accepted.
+//! A code above its dictionary's size (codes from another schema), an outcome code other
+//! than 0/1, a NaN, infinite or negative amount, or a timestamp outside 1970..2200 — in the
+//! scored transaction or any history row — is [`Error::InvalidArgument`](crate::Error).
 
 pub mod features;
 pub mod generator;

@@ -355,3 +355,25 @@ fn a_scorer_can_be_shared_between_threads() {
     });
     assert_eq!(here, there);
 }
+
+#[test]
+fn the_model_keeps_its_lead_when_amounts_are_five_times_larger() {
+    // Relative features (ratio to the median, z-score) carry over to another amount scale;
+    // the rules' absolute limits do not.
+    let (data, scorer) = trained();
+    let rules = FraudScorer::rules_only(RulesConfig::default(), data.schema.clone()).unwrap();
+    let test = small(GeneratorSettings::amount_shift()).generate().unwrap();
+    let y = test.labels_f64();
+    let score = |s: &FraudScorer| -> Vec<f64> {
+        s.score_dataset(&test.transactions)
+            .unwrap()
+            .iter()
+            .map(|x| x.score)
+            .collect()
+    };
+    let (auc_model, auc_rules) = (roc_auc(&y, &score(scorer)), roc_auc(&y, &score(&rules)));
+    assert!(
+        auc_model > auc_rules + 0.03,
+        "model {auc_model} rules {auc_rules}"
+    );
+}

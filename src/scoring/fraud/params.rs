@@ -1,0 +1,64 @@
+//! [`FraudParams`]: how a [`FraudScorer`](super::FraudScorer) is fitted.
+
+use serde::{Deserialize, Serialize};
+
+use super::rules::RulesConfig;
+use crate::error::{Error, Result};
+use crate::trees::gbdt::GbdtParams;
+use crate::trees::model::{Calibration, ModelKind, ModelParams, Task};
+
+/// How to fit a [`FraudScorer`](super::FraudScorer); every field has a default, so `{}` is valid JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FraudParams {
+    /// The tree model (the task is always binary). Default: boosting, 300 rounds of 15
+    /// leaves at learning rate 0.05, Platt calibration on a 20% hold-out, seed 0.
+    pub model: ModelParams,
+    /// The rules whose hits become features (and whose codes appear in answers).
+    pub rules: RulesConfig,
+    /// Fraud probability at or above which a transaction is reviewed (default 0.15).
+    pub review_at: f64,
+    /// Fraud probability at or above which a transaction is declined (default 0.5).
+    pub decline_at: f64,
+    /// Most earlier transactions of the customer used as history when fitting (default
+    /// 100); pass up to this many recent transactions when scoring.
+    pub history_cap: usize,
+    /// The scorer's name, in every answer (default `fraud`).
+    pub name: String,
+    /// The scorer's version, in every answer (default 1).
+    pub version: u64,
+}
+
+impl Default for FraudParams {
+    fn default() -> Self {
+        FraudParams {
+            model: ModelParams {
+                task: Task::Binary,
+                model: ModelKind::Gbdt,
+                gbdt: GbdtParams {
+                    rounds: 300,
+                    learning_rate: 0.05,
+                    max_leaves: 15,
+                    min_samples_leaf: 20,
+                    ..Default::default()
+                },
+                calibration: Calibration::Platt,
+                seed: Some(0),
+                ..Default::default()
+            },
+            rules: RulesConfig::default(),
+            review_at: 0.15,
+            decline_at: 0.5,
+            history_cap: 100,
+            name: "fraud".to_string(),
+            version: 1,
+        }
+    }
+}
+
+impl FraudParams {
+    /// Parses JSON parameters (unknown fields are errors).
+    pub fn from_json(json: &str) -> Result<FraudParams> {
+        serde_json::from_str(json).map_err(|e| Error::Parse(format!("fraud parameters: {e}")))
+    }
+}

@@ -11,9 +11,12 @@
 //!   seasonality detection and anomaly flags.
 //! - [`forecast`]: `UsagePredictor`, a global forecaster with conformal intervals, cold-start
 //!   hand-over, fallback rule, baselines and backtesting.
-//! - [`scoring`]: churn prediction (`ChurnPredictor`: calibrated churn probability with
-//!   reasons, the days-inactive rule as fallback, retention triggers with cool-downs,
-//!   leakage-free label building, synthetic cold-start tenants); fraud scoring is being built.
+//! - [`scoring`]: fraud scoring (`FraudScorer`: a calibrated risk score per transaction from
+//!   the customer's recent history, approve/review/decline, TreeSHAP and rule reasons, a
+//!   JSON rule engine as fallback, synthetic transactions with planted fraud for day 1) and
+//!   churn prediction (`ChurnPredictor`: calibrated churn probability with reasons, the
+//!   days-inactive rule as fallback, retention triggers with cool-downs, leakage-free label
+//!   building, synthetic cold-start tenants).
 //! - [`trees`]: histogram gradient boosting, random forests, calibration, TreeSHAP reasons and
 //!   versioned model files.
 //! - [`telemetry`]: Prometheus text exposition of the library's metrics.

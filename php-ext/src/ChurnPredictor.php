@@ -273,7 +273,12 @@ final class ChurnPredictor
         $names = self::featureNames();
         $n = count($names);
         $out = $ffi->new("double[{$n}]");
-        $status = $ffi->tml_churn_features(self::json(self::tenant($tenant, 'tenant')), self::time($asOf, 'asOf'), $out, $n);
+        $status = $ffi->tml_churn_features(
+            self::json(self::tenant($tenant, 'tenant')),
+            self::time($asOf, 'asOf'),
+            $out,
+            $n
+        );
         if ($status !== 0) {
             throw Native::exception($status, $ffi);
         }
@@ -525,7 +530,11 @@ final class ChurnPredictor
         try {
             return json_encode($state, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES | JSON_FORCE_OBJECT);
         } catch (\JsonException $e) {
-            throw new ParseException('parse error: cannot encode the state as JSON: ' . $e->getMessage(), Native::STATUS_PARSE_ERROR, $e);
+            throw new ParseException(
+                'parse error: cannot encode the state as JSON: ' . $e->getMessage(),
+                Native::STATUS_PARSE_ERROR,
+                $e
+            );
         }
     }
 
@@ -534,7 +543,11 @@ final class ChurnPredictor
         try {
             return json_encode($value, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION);
         } catch (\JsonException $e) {
-            throw new ParseException('parse error: cannot encode as JSON: ' . $e->getMessage(), Native::STATUS_PARSE_ERROR, $e);
+            throw new ParseException(
+                'parse error: cannot encode as JSON: ' . $e->getMessage(),
+                Native::STATUS_PARSE_ERROR,
+                $e
+            );
         }
     }
 
@@ -548,7 +561,11 @@ final class ChurnPredictor
             return $t->getTimestamp();
         }
         if (!is_string($t)) {
-            throw self::invalid(sprintf('%s must be unix seconds, a DateTimeInterface or an ISO 8601 string, got %s', $what, get_debug_type($t)));
+            throw self::invalid(sprintf(
+                '%s must be unix seconds, a DateTimeInterface or an ISO 8601 string, got %s',
+                $what,
+                get_debug_type($t)
+            ));
         }
         if (preg_match('/^\d{4}-\d{2}-\d{2}$/', $t)) {
             $t .= 'T00:00:00Z';

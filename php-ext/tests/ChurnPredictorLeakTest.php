@@ -104,13 +104,14 @@ final class ChurnPredictorLeakTest extends TestCase
             ChurnPredictor::load("{$dir}/churn.tml");
             unserialize(serialize($copy));
         }
-        foreach ([
+        $failing = [
             fn () => ChurnPredictor::fromBytes('garbage'),
             fn () => $p->predict(['id' => 'x', 'evnts' => []], self::AS_OF),
             fn () => $p->predictFeatures(array_fill(0, 21, INF)),
             fn () => ChurnPredictor::rulesOnly(['nope' => 1]),
             fn () => ChurnPredictor::triggers($scores, null, self::AS_OF, ['rules' => [['action' => '']]]),
-        ] as $bad) {
+        ];
+        foreach ($failing as $bad) {
             try {
                 $bad();
             } catch (TenantMlException) {

@@ -23,13 +23,19 @@ final class ChurnPredictorTest extends TestCase
     private const START = 1736121600;
     private const AS_OF = self::START + 200 * self::DAY;
     /** Small tree models keep the suite fast. */
-    private const QUICK = ['model' => ['task' => 'binary', 'calibration' => 'platt', 'gbdt' => ['rounds' => 60, 'min_samples_leaf' => 5]]];
+    private const QUICK = [
+        'model' => ['task' => 'binary', 'calibration' => 'platt', 'gbdt' => ['rounds' => 60, 'min_samples_leaf' => 5]],
+    ];
 
     private static ?ChurnPredictor $cold = null;
 
     private static function cold(): ChurnPredictor
     {
-        return self::$cold ??= ChurnPredictor::coldStart(['tenants' => 600], 7, self::QUICK + ['name' => 'churn-eu', 'version' => 3]);
+        return self::$cold ??= ChurnPredictor::coldStart(
+            ['tenants' => 600],
+            7,
+            self::QUICK + ['name' => 'churn-eu', 'version' => 3]
+        );
     }
 
     /**
@@ -37,16 +43,21 @@ final class ChurnPredictorTest extends TestCase
      *
      * @return array<string, mixed>
      */
-    private static function tenant(string $id, int $every, int $quiet, array $extra = [], int $asOf = self::AS_OF): array
+    private static function tenant(string $id, int $every, int $quiet, array $extra = []): array
     {
         $events = [];
         for ($d = 90; $d >= $quiet; $d -= $every) {
-            $events[] = ['at' => $asOf - $d * self::DAY, 'amount' => 10.0];
+            $events[] = ['at' => self::AS_OF - $d * self::DAY, 'amount' => 10.0];
         }
         return $extra + [
             'id' => $id,
             'events' => $events,
-            'subscription' => ['plan' => 'pro', 'started_at' => $asOf - 400 * self::DAY, 'seats' => 12, 'monthly_price' => 360],
+            'subscription' => [
+                'plan' => 'pro',
+                'started_at' => self::AS_OF - 400 * self::DAY,
+                'seats' => 12,
+                'monthly_price' => 360,
+            ],
             'failed_payments' => [],
             'tickets' => [],
         ];
@@ -75,7 +86,12 @@ final class ChurnPredictorTest extends TestCase
             $tenants[] = $tenant;
         }
         $spec = [
-            'observation_dates' => [self::START + 90 * self::DAY, '2025-04-26', self::START + 130 * self::DAY, self::START + 150 * self::DAY],
+            'observation_dates' => [
+                self::START + 90 * self::DAY,
+                '2025-04-26',
+                self::START + 130 * self::DAY,
+                new \DateTimeImmutable('@' . (self::START + 150 * self::DAY)),
+            ],
             'horizon_days' => 30,
             'data_end' => self::START + 200 * self::DAY,
         ];
@@ -84,7 +100,8 @@ final class ChurnPredictorTest extends TestCase
 
     public function testColdStartScoresSayWhereTheyCameFrom(): void
     {
-        $score = self::cold()->predict(self::tenant('fading', 4, 22, ['failed_payments' => [self::AS_OF - 5 * self::DAY]]), self::AS_OF);
+        $tenant = self::tenant('fading', 4, 22, ['failed_payments' => [self::AS_OF - 5 * self::DAY]]);
+        $score = self::cold()->predict($tenant, self::AS_OF);
         $this->assertSame('fading', $score['tenant_id']);
         $this->assertSame('cold_start', $score['regime']);
         $this->assertSame('churn-eu', $score['model_name']);
@@ -186,7 +203,10 @@ final class ChurnPredictorTest extends TestCase
         ]];
         $rules = ChurnPredictor::rulesOnly();
         // Tenant id "42" becomes an integer array key in PHP; the state must still round-trip.
-        $scores = [$rules->predict(self::tenant('42', 4, 40), self::AS_OF), $rules->predict(self::tenant('active', 1, 1), self::AS_OF)];
+        $scores = [
+            $rules->predict(self::tenant('42', 4, 40), self::AS_OF),
+            $rules->predict(self::tenant('active', 1, 1), self::AS_OF),
+        ];
 
         $first = ChurnPredictor::triggers($scores, null, self::AS_OF, $policy);
         $this->assertCount(1, $first['decisions']);
@@ -211,12 +231,14 @@ final class ChurnPredictorTest extends TestCase
         ]], $second['suppressed']);
         $this->assertSame($first['state'], $second['state']);
 
-        $third = ChurnPredictor::triggers($scores, unserialize(serialize($second['state'])), self::AS_OF + 8 * self::DAY, $policy);
+        $later = self::AS_OF + 8 * self::DAY;
+        $third = ChurnPredictor::triggers($scores, unserialize(serialize($second['state'])), $later, $policy);
         $this->assertCount(1, $third['decisions']);
-        $this->assertSame(self::AS_OF + 8 * self::DAY, $third['state']['last_fired'][42]['winback_email']);
+        $this->assertSame($later, $third['state']['last_fired'][42]['winback_email']);
 
         // An empty state is no state; one score alone is accepted.
-        $this->assertCount(1, ChurnPredictor::triggers($scores[0], ['last_fired' => []], self::AS_OF, $policy)['decisions']);
+        $alone = ChurnPredictor::triggers($scores[0], ['last_fired' => []], self::AS_OF, $policy);
+        $this->assertCount(1, $alone['decisions']);
     }
 
     public function testTheDefaultPolicyOnboardsANewQuietTenant(): void
@@ -243,7 +265,8 @@ final class ChurnPredictorTest extends TestCase
         $this->assertSame($expected, ChurnPredictor::load($path)->predict($tenant, self::AS_OF));
         $copy = unserialize(serialize($p));
         $this->assertSame($expected, $copy->predict($tenant, self::AS_OF));
-        $this->assertSame($expected['probability'], $copy->predictFeatures(ChurnPredictor::features($tenant, self::AS_OF))['probability']);
+        $flat = $copy->predictFeatures(ChurnPredictor::features($tenant, self::AS_OF));
+        $this->assertSame($expected['probability'], $flat['probability']);
         $rules = ChurnPredictor::fromBytes(ChurnPredictor::rulesOnly(['inactivity_threshold_days' => 21])->toBytes());
         $this->assertSame(21, (int) $rules->info()['inactivity_threshold_days']);
     }
@@ -271,45 +294,94 @@ final class ChurnPredictorTest extends TestCase
         ChurnPredictor::load($this->tempDir() . '/missing.tml');
     }
 
+    /** A policy of one rule for action 'x'. */
+    private static function rule(array $rule): array
+    {
+        return ['rules' => [['action' => 'x'] + $rule]];
+    }
+
     /** @return iterable<string, array{0: callable, 1: class-string<TenantMlException>, 2: string}> */
     public static function badInput(): iterable
     {
         $t = self::tenant('x', 2, 3);
+        $at = self::AS_OF;
         $p = static fn (): ChurnPredictor => self::cold();
-        yield 'unknown tenant key' => [static fn () => $p()->predict(['id' => 'x', 'evnts' => []], self::AS_OF), ParseException::class, 'evnts'];
-        yield 'tenant as a list' => [static fn () => $p()->predict([1, 2], self::AS_OF), InvalidArgumentException::class, 'list'];
-        yield 'negative amount' => [static fn () => $p()->predict(['id' => 'x', 'events' => [['at' => 1, 'amount' => -1.0]]], self::AS_OF), InvalidArgumentException::class, 'amount'];
-        yield 'NAN amount' => [static fn () => $p()->predict(['id' => 'x', 'events' => [['at' => 1, 'amount' => NAN]]], self::AS_OF), ParseException::class, 'JSON'];
-        yield 'string time' => [static fn () => $p()->predict(['id' => 'x', 'failed_payments' => ['yesterday']], self::AS_OF), ParseException::class, 'yesterday'];
-        yield 'as of before start' => [static fn () => $p()->predict($t, self::AS_OF - 500 * self::DAY), InvalidArgumentException::class, 'before'];
-        yield 'as of without offset' => [static fn () => $p()->predict($t, '2025-07-25T10:00:00'), InvalidArgumentException::class, 'offset'];
-        yield 'negative reasons' => [static fn () => $p()->predict($t, self::AS_OF, -1), InvalidArgumentException::class, 'reasons'];
-        yield 'short feature row' => [static fn () => $p()->predictFeatures([1.0, 2.0]), InvalidArgumentException::class, '21'];
-        yield 'infinite feature' => [static fn () => $p()->predictFeatures(array_fill(0, 21, INF)), InvalidArgumentException::class, 'finite'];
-        yield 'string feature' => [static fn () => $p()->predictFeatures(array_fill(0, 21, 'x')), InvalidArgumentException::class, 'number'];
-        yield 'unknown parameter' => [static fn () => ChurnPredictor::rulesOnly(['horizon' => 60]), ParseException::class, 'horizon'];
-        yield 'negative threshold' => [static fn () => ChurnPredictor::rulesOnly(['inactivity_threshold_days' => -1]), InvalidArgumentException::class, 'threshold'];
-        yield 'regression model' => [static fn () => ChurnPredictor::coldStart(['tenants' => 50], 1, ['model' => ['gbdt' => ['rounds' => 5]]]), InvalidArgumentException::class, 'binary'];
-        yield 'unknown setting' => [static fn () => ChurnPredictor::coldStart(['tenant' => 50]), ParseException::class, 'tenant'];
+        $parse = ParseException::class;
+        $invalid = InvalidArgumentException::class;
+        yield 'unknown tenant key' => [
+            static fn () => $p()->predict(['id' => 'x', 'evnts' => []], $at),
+            $parse,
+            'evnts',
+        ];
+        yield 'tenant as a list' => [static fn () => $p()->predict([1, 2], $at), $invalid, 'list'];
+        yield 'negative amount' => [
+            static fn () => $p()->predict(['id' => 'x', 'events' => [['at' => 1, 'amount' => -1.0]]], $at),
+            $invalid,
+            'amount',
+        ];
+        yield 'NAN amount' => [
+            static fn () => $p()->predict(['id' => 'x', 'events' => [['at' => 1, 'amount' => NAN]]], $at),
+            $parse,
+            'JSON',
+        ];
+        yield 'string time' => [
+            static fn () => $p()->predict(['id' => 'x', 'failed_payments' => ['yesterday']], $at),
+            $parse,
+            'yesterday',
+        ];
+        yield 'as of before start' => [static fn () => $p()->predict($t, $at - 500 * self::DAY), $invalid, 'before'];
+        yield 'as of without offset' => [static fn () => $p()->predict($t, '2025-07-25T10:00:00'), $invalid, 'offset'];
+        yield 'negative reasons' => [static fn () => $p()->predict($t, $at, -1), $invalid, 'reasons'];
+        yield 'short feature row' => [static fn () => $p()->predictFeatures([1.0, 2.0]), $invalid, '21'];
+        yield 'infinite feature' => [static fn () => $p()->predictFeatures(array_fill(0, 21, INF)), $invalid, 'finite'];
+        yield 'string feature' => [static fn () => $p()->predictFeatures(array_fill(0, 21, 'x')), $invalid, 'number'];
+        yield 'unknown parameter' => [static fn () => ChurnPredictor::rulesOnly(['horizon' => 60]), $parse, 'horizon'];
+        yield 'negative threshold' => [
+            static fn () => ChurnPredictor::rulesOnly(['inactivity_threshold_days' => -1]),
+            $invalid,
+            'threshold',
+        ];
+        yield 'regression model' => [
+            static fn () => ChurnPredictor::coldStart(['tenants' => 50], 1, ['model' => ['gbdt' => ['rounds' => 5]]]),
+            $invalid,
+            'binary',
+        ];
+        yield 'unknown setting' => [static fn () => ChurnPredictor::coldStart(['tenant' => 50]), $parse, 'tenant'];
         yield 'negative cool-down' => [
-            static fn () => ChurnPredictor::triggers([], null, self::AS_OF, ['rules' => [['action' => 'x', 'cooldown_days' => -1]]]),
-            InvalidArgumentException::class,
+            static fn () => ChurnPredictor::triggers([], null, $at, self::rule(['cooldown_days' => -1])),
+            $invalid,
             'cooldown_days',
         ];
         yield 'unknown rule key' => [
-            static fn () => ChurnPredictor::triggers([], null, self::AS_OF, ['rules' => [['action' => 'x', 'min_prob' => 0.5]]]),
-            ParseException::class,
+            static fn () => ChurnPredictor::triggers([], null, $at, self::rule(['min_prob' => 0.5])),
+            $parse,
             'min_prob',
         ];
-        yield 'bad state' => [static fn () => ChurnPredictor::triggers([], ['last_fired' => ['t' => ['x' => 'soon']]], self::AS_OF), ParseException::class, 'cool-down state'];
-        yield 'incomplete score' => [static fn () => ChurnPredictor::triggers([['tenant_id' => 'x']], null, self::AS_OF), ParseException::class, 'scores'];
-        yield 'one class only' => [static fn () => ChurnPredictor::fit([['id' => 'a', 'events' => []]], self::labelled()[1]), InvalidArgumentException::class, 'both'];
+        yield 'bad state' => [
+            static fn () => ChurnPredictor::triggers([], ['last_fired' => ['t' => ['x' => 'soon']]], $at),
+            $parse,
+            'cool-down state',
+        ];
+        yield 'incomplete score' => [
+            static fn () => ChurnPredictor::triggers([['tenant_id' => 'x']], null, $at),
+            $parse,
+            'scores',
+        ];
+        yield 'one class only' => [
+            static fn () => ChurnPredictor::fit([['id' => 'a', 'events' => []]], self::labelled()[1]),
+            $invalid,
+            'both',
+        ];
         yield 'horizons differ' => [
-            static fn () => ChurnPredictor::fit(self::labelled()[0], self::labelled()[1], self::QUICK + ['horizon_days' => 60]),
-            InvalidArgumentException::class,
+            static fn () => ChurnPredictor::fit(self::labelled()[0], self::labelled()[1], ['horizon_days' => 60]),
+            $invalid,
             'horizon',
         ];
-        yield 'spec key' => [static fn () => ChurnPredictor::fit(self::labelled()[0], ['horizon' => 30]), ParseException::class, 'label spec'];
+        yield 'spec key' => [
+            static fn () => ChurnPredictor::fit(self::labelled()[0], ['horizon' => 30]),
+            $parse,
+            'label spec',
+        ];
     }
 
     /**

@@ -9,7 +9,7 @@ PHPUNIT ?= $(shell command -v phpunit 2>/dev/null || echo /usr/bin/phpunit)
 LIB := $(CURDIR)/target/release/libtenantml.so
 PRELOAD_HEADER := $(CURDIR)/php-ext/build/tenantml-preload.h
 C_TEST_DIR := $(CURDIR)/target/c
-C_TESTS := breaker_test model_test forecast_test
+C_TESTS := breaker_test model_test forecast_test churn_test
 VALGRIND := $(shell command -v valgrind 2>/dev/null)
 
 .PHONY: demo test deps test-deps build header preload lint test-rust test-c test-php bench compare compare-forecast clean
@@ -55,7 +55,7 @@ test-c: build
 	for t in $(C_TESTS); do \
 		mkdir -p "$$scratch/$$t"; \
 		if [ -n "$(VALGRIND)" ]; then \
-			$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --show-possibly-lost=no \
+			$(VALGRIND) -q --error-exitcode=1 --suppressions=$(CURDIR)/tests/c/valgrind.supp --leak-check=full --errors-for-leak-kinds=definite --show-possibly-lost=no \
 				--trace-children=yes $(C_TEST_DIR)/$$t "$$scratch/$$t"; \
 		else \
 			$(C_TEST_DIR)/$$t "$$scratch/$$t"; \

@@ -89,6 +89,25 @@ typedef enum {
 } TmlBreakerState;
 
 /*
+ Which path answered a churn score. The numbers are those of `TmlRegime` for the
+ regimes both share (model 0, cold start 1, fallback 3).
+ */
+typedef enum {
+  /*
+   A model fitted on the platform's own labelled tenants.
+   */
+  TML_CHURN_REGIME_MODEL = 0,
+  /*
+   A model fitted on synthetic tenants (no churn labels of the platform's own yet).
+   */
+  TML_CHURN_REGIME_COLD_START = 1,
+  /*
+   The days-inactive rule (rules-only predictor).
+   */
+  TML_CHURN_REGIME_FALLBACK = 3,
+} TmlChurnRegime;
+
+/*
  Which regime answered a forecast.
  */
 typedef enum {
@@ -146,6 +165,13 @@ typedef struct TmlBreaker TmlBreaker;
  with `tml_breaker_store_free`. Thread-safe.
  */
 typedef struct TmlBreakerStore TmlBreakerStore;
+
+/*
+ A churn predictor (model, cold-start model or rules only). Opaque; free with
+ `tml_churn_free`. Predictions may run on many threads at once;
+ `tml_churn_set_metadata_json` needs exclusive use.
+ */
+typedef struct TmlChurnPredictor TmlChurnPredictor;
 
 /*
  A fitted usage predictor. Opaque; free with `tml_forecaster_free`. Forecasts may run on
@@ -431,6 +457,204 @@ TmlStatus tml_breaker_disable(const TmlBreaker *breaker, TmlTransition *out_tran
  `breaker` is NULL or a live handle; `out_transition` is NULL or writable.
  */
 TmlStatus tml_breaker_reset(const TmlBreaker *breaker, TmlTransition *out_transition);
+
+/*
+ Fits a churn model on labelled histories. `tenants_json` is a JSON array of tenants
+ (each with `churned_at` when it churned); `label_spec_json` is
+ `{"observation_dates": [...], "horizon_days": 30, "data_end": ...}` (rows without
+ look-ahead; rows whose horizon runs past `data_end` are left out); `params_json` (NULL =
+ defaults) is a `ChurnParams` object, e.g. `{"name": "churn", "version": 2,
+ "horizon_days": 30, "top_reasons": 3, "inactivity_threshold_days": 14, "model": {...}}`,
+ whose `horizon_days` must be the spec's. Scores answer with regime model. Free the
+ handle with `tml_churn_free`.
+
+ # Safety
+ String arguments are NULL or NUL-terminated; `out_predictor` is writable.
+ */
+TmlStatus tml_churn_fit(const char *tenants_json,
+                        const char *label_spec_json,
+                        const char *params_json,
+                        TmlChurnPredictor **out_predictor);
+
+/*
+ A working model before the platform has churn labels: fitted on synthetic tenants drawn
+ with `settings_json` (NULL = the training settings; a `GeneratorSettings` object such as
+ `{"tenants": 300, "churn_rate": 0.2}`, missing fields from the training settings) and
+ `seed`. `params_json` NULL means default parameters with the settings' horizon and
+ `seed`; otherwise a `ChurnParams` object whose `horizon_days` must be the settings'.
+ Scores answer with regime cold start. Free the handle with `tml_churn_free`.
+
+ # Safety
+ String arguments are NULL or NUL-terminated; `out_predictor` is writable.
+ */
+TmlStatus tml_churn_cold_start(const char *settings_json,
+                               const char *params_json,
+                               uint64_t seed,
+                               TmlChurnPredictor **out_predictor);
+
+/*
+ A predictor without a model: every score comes from the days-inactive rule (regime
+ fallback). `params_json` (NULL = defaults) is a `ChurnParams` object; only `name`,
+ `version`, `horizon_days` and `inactivity_threshold_days` matter here. Free the handle
+ with `tml_churn_free`.
+
+ # Safety
+ `params_json` is NULL or NUL-terminated; `out_predictor` is writable.
+ */
+TmlStatus tml_churn_rules_only(const char *params_json, TmlChurnPredictor **out_predictor);
+
+/*
+ Releases a predictor. NULL is ignored.
+
+ # Safety
+ `predictor` is NULL or a live handle, not used afterwards.
+ */
+void tml_churn_free(TmlChurnPredictor *predictor);
+
+/*
+ Scores one tenant (`tenant_json`, a JSON object) as of `as_of` (unix seconds; only
+ records strictly before it count) with up to `n_reasons` reasons (0: none, the fastest).
+ Writes the `ChurnScore` as JSON to `out_json`; free it with `tml_string_free`.
+
+ # Safety
+ `predictor` is a live handle; `tenant_json` is NUL-terminated; `out_json` is writable.
+ */
+TmlStatus tml_churn_predict_json(const TmlChurnPredictor *predictor,
+                                 const char *tenant_json,
+                                 int64_t as_of,
+                                 size_t n_reasons,
+                                 char **out_json);
+
+/*
+ The hot path: the churn probability of a ready feature row (`features`, `n_features`
+ values in the order of `tml_churn_feature_names_json`, NaN = missing, e.g. from
+ `tml_churn_features` or the caller's own store) and the regime that answered, without
+ reasons and without allocating. `as_of` is the observation time the row was computed
+ for; the probability depends on the row alone. `out_regime` may be NULL. The result
+ equals the `probability` of `tml_churn_predict_json` for the same tenant and time.
+
+ # Safety
+ `predictor` is a live handle; `features` points to `n_features` readable doubles;
+ `out_probability` is writable; `out_regime` is NULL or writable.
+ */
+TmlStatus tml_churn_predict_features(const TmlChurnPredictor *predictor,
+                                     const double *features,
+                                     size_t n_features,
+                                     int64_t as_of,
+                                     double *out_probability,
+                                     TmlChurnRegime *out_regime);
+
+/*
+ Scores many tenants (`tenants_json`, a JSON array) as of one time, in parallel, each with
+ the predictor's `top_reasons` reasons. Writes a JSON array of `ChurnScore` in input order
+ to `out_json`; free it with `tml_string_free`. The first invalid tenant fails the batch.
+
+ # Safety
+ `predictor` is a live handle; `tenants_json` is NUL-terminated; `out_json` is writable.
+ */
+TmlStatus tml_churn_predict_batch_json(const TmlChurnPredictor *predictor,
+                                       const char *tenants_json,
+                                       int64_t as_of,
+                                       char **out_json);
+
+/*
+ The number of churn features (the length of a feature row); infallible.
+ */
+size_t tml_churn_n_features(void);
+
+/*
+ The churn features of one tenant (`tenant_json`) as of `as_of`, written to `out_features`
+ (`n_features` must be `tml_churn_n_features()`; NaN = unknown). Nothing is written on
+ failure.
+
+ # Safety
+ `tenant_json` is NUL-terminated; `out_features` points to `n_features` writable doubles.
+ */
+TmlStatus tml_churn_features(const char *tenant_json,
+                             int64_t as_of,
+                             double *out_features,
+                             size_t n_features);
+
+/*
+ The churn feature names in row order, as a JSON array of strings. Free with
+ `tml_string_free`.
+
+ # Safety
+ `out_json` is writable.
+ */
+TmlStatus tml_churn_feature_names_json(char **out_json);
+
+/*
+ Retention triggers: evaluates `policy_json` (NULL = the default policy: `csm_call`,
+ `discount_offer`, `payment_recovery_email`, `onboarding_email`) on `scores_json` (a JSON
+ array of scores as `tml_churn_predict_json` / `_batch_json` return them) at `now` (unix
+ seconds), against the cool-down `state_json` (NULL or "" = no state; otherwise the
+ `state` of an earlier outcome, `{"last_fired": {tenant: {action: time}}}`). Writes
+ `{"decisions": [...], "suppressed": [...], "state": {...}}` to `out_json`; the caller
+ stores `state` and passes it to the next call. Free with `tml_string_free`.
+
+ # Safety
+ String arguments are NULL or NUL-terminated (`scores_json` must not be NULL);
+ `out_json` is writable.
+ */
+TmlStatus tml_churn_triggers_json(const char *policy_json,
+                                  const char *scores_json,
+                                  const char *state_json,
+                                  int64_t now,
+                                  char **out_json);
+
+/*
+ A JSON summary of the predictor: `kind`, `name`, `version`, `regime`, `horizon_days`,
+ `features`, fit `summary`, `inactivity_threshold_days`, `training_metrics`. Free with
+ `tml_string_free`.
+
+ # Safety
+ `predictor` is a live handle; `out_json` is writable.
+ */
+TmlStatus tml_churn_info_json(const TmlChurnPredictor *predictor, char **out_json);
+
+/*
+ Sets metadata saved with the predictor (`name`, `version`, `created_at`,
+ `training_metrics`, `extra`); model scores carry the new name and version.
+
+ # Safety
+ `predictor` is a live handle used by no other thread during the call; `json` is a
+ NUL-terminated string.
+ */
+TmlStatus tml_churn_set_metadata_json(TmlChurnPredictor *predictor, const char *json);
+
+/*
+ The predictor file's bytes; release with `tml_bytes_free(bytes.data, bytes.len)`.
+
+ # Safety
+ `predictor` is a live handle; `out_bytes` is writable.
+ */
+TmlStatus tml_churn_to_bytes(const TmlChurnPredictor *predictor, TmlBytes *out_bytes);
+
+/*
+ Reads a predictor from `len` bytes; a truncated, corrupted, foreign or newer file is
+ `TML_STATUS_BAD_MODEL_FILE`. Free the handle with `tml_churn_free`.
+
+ # Safety
+ `data` points to `len` readable bytes; `out_predictor` is writable.
+ */
+TmlStatus tml_churn_from_bytes(const uint8_t *data, size_t len, TmlChurnPredictor **out_predictor);
+
+/*
+ Writes the predictor file atomically (temporary file, fsync, rename).
+
+ # Safety
+ `predictor` is a live handle; `path` is a NUL-terminated UTF-8 path.
+ */
+TmlStatus tml_churn_save(const TmlChurnPredictor *predictor, const char *path);
+
+/*
+ Reads a predictor file. Free the handle with `tml_churn_free`.
+
+ # Safety
+ `path` is a NUL-terminated UTF-8 path; `out_predictor` is writable.
+ */
+TmlStatus tml_churn_load(const char *path, TmlChurnPredictor **out_predictor);
 
 /*
  Fits a predictor on `n_points` points (`timestamps`, `values`) forming `n_series` series

@@ -14,6 +14,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::error::{Error, Result};
 
 pub mod breaker;
+pub mod churn;
 pub mod forecast;
 pub mod model;
 

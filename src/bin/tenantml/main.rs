@@ -11,8 +11,13 @@
 //!                   [--params JSON] [--save MODEL | --model MODEL] --out FORECAST.csv [--json]
 //! tenantml backtest --data SERIES.csv --horizon H [--windows K] [--step S] [--refit]
 //!                   [--plot PLOT.png] [--json]
+//! tenantml churn --data TENANTS.json|EVENTS.csv --as-of DATE
+//!                (--model M.tml | --cold-start [--settings JSON] [--seed N] | --fit --labels SPEC.json
+//!                 | --rules-only) [--params JSON] [--save M.tml] [--reasons K] [--out SCORES.json|.csv]
+//!                [--triggers POLICY.json|default [--state STATE.json] [--now DATE]] [--evaluate] [--json]
 //! ```
 
+mod churn;
 mod forecast;
 mod model;
 mod plot;
@@ -47,6 +52,8 @@ enum Command {
     Forecast(forecast::ForecastArgs),
     /// Rolling-origin backtest of the forecaster against the baselines.
     Backtest(forecast::BacktestArgs),
+    /// Churn probabilities with reasons, retention triggers, and model vs inactivity rule.
+    Churn(churn::ChurnArgs),
 }
 
 #[derive(Subcommand)]
@@ -111,6 +118,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Predict(args) => return model::predict(args),
         Command::Forecast(args) => return forecast::forecast(args),
         Command::Backtest(args) => return forecast::run_backtest(args),
+        Command::Churn(args) => return churn::churn(args),
         Command::Breaker(BreakerCommand::Status { store, json }) => {
             let snapshots = store.open()?.snapshots().map_err(|e| e.to_string())?;
             if json {

@@ -282,6 +282,18 @@ fn fitting_checks_its_input() {
     assert_eq!(own.regime(), Regime::Model);
     assert_eq!(own.summary().rows, rows.labels.len());
 
+    // A partial `model` is laid over the churn defaults, not over the tree engine's.
+    let partial = ChurnParams::from_json(r#"{"model": {"gbdt": {"rounds": 50}}}"#).unwrap();
+    let defaults = ChurnParams::default();
+    assert_eq!(partial.model.gbdt.rounds, 50);
+    assert_eq!(partial.model.task, defaults.model.task);
+    assert_eq!(partial.model.calibration, defaults.model.calibration);
+    assert_eq!(
+        partial.model.gbdt.learning_rate,
+        defaults.model.gbdt.learning_rate
+    );
+    assert!(ChurnParams::from_json(r#"{"model": {"gbdt": {"roundz": 5}}}"#).is_err());
+    assert!(ChurnParams::from_json(r#"{"model": 3}"#).is_err());
     let bad = ChurnParams::from_json(r#"{"model": {"task": "regression"}}"#).unwrap_err();
     assert!(bad.to_string().contains("binary"), "{bad}");
     assert!(ChurnParams::from_json(r#"{"inactivity_threshold_days": -1}"#).is_err());

@@ -334,6 +334,13 @@ fn fit_refuses_bad_training_data() {
     assert!(err.to_string().contains("transaction"), "{err}");
     let err = FraudParams::from_json(r#"{"review_at": 0.2, "colour": 1}"#).unwrap_err();
     assert!(matches!(err, Error::Parse(_)) && err.to_string().contains("colour"));
+    // A partial `model` keeps the fraud defaults it does not mention.
+    let partial = FraudParams::from_json(r#"{"model": {"gbdt": {"rounds": 40}}}"#).unwrap();
+    let defaults = FraudParams::default();
+    assert_eq!(partial.model.gbdt.rounds, 40);
+    assert_eq!(partial.model.task, defaults.model.task);
+    assert_eq!(partial.model.calibration, defaults.model.calibration);
+    assert_eq!(partial.model.gbdt.max_leaves, defaults.model.gbdt.max_leaves);
     let mut bad_thresholds = params();
     bad_thresholds.review_at = 0.9;
     bad_thresholds.decline_at = 0.1;

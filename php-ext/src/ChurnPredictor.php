@@ -73,8 +73,8 @@ final class ChurnPredictor
      *        observation date from records before it, labelled 1 when the tenant churned within
      *        the horizon after it; rows whose horizon runs past data_end are left out
      * @param array<string, mixed> $params ChurnParams: name, version, horizon_days (must be the
-     *        spec's), top_reasons, inactivity_threshold_days, seed, model (replaces the whole tree
-     *        model parameters: give 'task' => 'binary' and 'calibration' => 'platt' with it)
+     *        spec's), top_reasons, inactivity_threshold_days, seed, model (laid over the churn
+     *        defaults key by key, and gbdt/forest key by key, e.g. ['gbdt' => ['rounds' => 100]])
      * @throws Exception\ParseException for unknown keys or mistyped values
      * @throws InvalidArgumentException for data the library refuses (e.g. one class only)
      */

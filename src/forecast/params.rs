@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::features::anomaly::AnomalyMethod;
 use crate::features::spec::FeatureSpec;
 use crate::trees::gbdt::GbdtParams;
-use crate::trees::model::{ModelKind, ModelParams};
+use crate::trees::model::{parse_with_model, ModelKind, ModelParams};
 
 use super::transform::TargetTransform;
 
@@ -23,6 +23,10 @@ pub const MAX_DIRECT_STEPS: usize = 168;
 /// let p = ForecastParams::from_json(r#"{"time_zone": "Europe/Berlin", "levels": [90]}"#)?;
 /// assert_eq!(p.handover_days, 14.0);
 /// assert!(ForecastParams::from_json(r#"{"horizon": 3}"#).is_err());
+/// // `model` is laid over the forecasting defaults (a boosting + forest blend).
+/// let p = ForecastParams::from_json(r#"{"model": {"gbdt": {"rounds": 50}}}"#)?;
+/// assert_eq!(p.model.model, ForecastParams::default().model.model);
+/// assert_eq!(p.model.gbdt.rounds, 50);
 /// # Ok::<(), tenantml::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,8 +130,10 @@ fn default_model_params() -> ModelParams {
 impl ForecastParams {
     /// Parses JSON parameters; unknown fields are an error naming the field.
     pub fn from_json(json: &str) -> Result<ForecastParams> {
-        let p: ForecastParams = serde_json::from_str(json)
-            .map_err(|e| Error::Parse(format!("forecast parameters: {e}")))?;
+        let p: ForecastParams =
+            parse_with_model(json, "forecast parameters", |p: &mut ForecastParams| {
+                &mut p.model
+            })?;
         p.check()?;
         Ok(p)
     }

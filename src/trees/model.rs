@@ -123,6 +123,51 @@ impl ModelParams {
         serde_json::from_str(json).map_err(|e| Error::Parse(format!("model parameters: {e}")))
     }
 
+    /// These parameters with the fields of a JSON object laid over them: each key given
+    /// replaces its value, except `gbdt` and `forest`, whose keys replace one by one. This is
+    /// how a predictor's `"model"` settings apply to its own defaults, so
+    /// `{"gbdt": {"rounds": 50}}` changes the rounds and keeps, say, a churn model's binary
+    /// task and calibration. Unknown fields are an error, naming the field.
+    ///
+    /// ```
+    /// use tenantml::trees::model::{Calibration, ModelParams, Task};
+    /// let mut base = ModelParams::default();
+    /// base.task = Task::Binary;
+    /// base.calibration = Calibration::Platt;
+    /// base.gbdt.learning_rate = 0.03;
+    /// let p = base.overlay(&serde_json::json!({"gbdt": {"rounds": 50}}))?;
+    /// assert_eq!((p.task, p.calibration, p.gbdt.rounds, p.gbdt.learning_rate),
+    ///            (Task::Binary, Calibration::Platt, 50, 0.03));
+    /// assert!(base.overlay(&serde_json::json!({"gbdt": {"round": 50}})).is_err());
+    /// # Ok::<(), tenantml::Error>(())
+    /// ```
+    pub fn overlay(&self, value: &serde_json::Value) -> Result<ModelParams> {
+        let serde_json::Value::Object(given) = value else {
+            return Err(Error::Parse(format!(
+                "model parameters must be a JSON object, got {value}"
+            )));
+        };
+        let mut merged = serde_json::to_value(self)?;
+        let target = merged
+            .as_object_mut()
+            .expect("parameters serialise to an object");
+        for (key, v) in given {
+            match (key.as_str(), target.get_mut(key), v) {
+                (
+                    "gbdt" | "forest",
+                    Some(serde_json::Value::Object(inner)),
+                    serde_json::Value::Object(over),
+                ) => {
+                    inner.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+                _ => {
+                    target.insert(key.clone(), v.clone());
+                }
+            }
+        }
+        serde_json::from_value(merged).map_err(|e| Error::Parse(format!("model parameters: {e}")))
+    }
+
     /// The members' parameters made consistent with the task and seed.
     fn resolved(&self) -> Result<(GbdtParams, ForestParams)> {
         if !(self.holdout_fraction.is_finite()
@@ -168,6 +213,25 @@ impl ModelParams {
         }
         Ok((gbdt, forest))
     }
+}
+
+/// Parses a predictor's JSON settings whose `"model"` object is laid over the predictor's own
+/// default model parameters ([`ModelParams::overlay`]) rather than over the tree engine's.
+/// `what` names the settings in errors.
+pub(crate) fn parse_with_model<T: serde::de::DeserializeOwned>(
+    json: &str,
+    what: &str,
+    model: impl FnOnce(&mut T) -> &mut ModelParams,
+) -> Result<T> {
+    let parse = |e: serde_json::Error| Error::Parse(format!("{what}: {e}"));
+    let mut value: serde_json::Value = serde_json::from_str(json).map_err(parse)?;
+    let given = value.as_object_mut().and_then(|o| o.remove("model"));
+    let mut out: T = serde_json::from_value(value).map_err(parse)?;
+    if let Some(given) = given {
+        let m = model(&mut out);
+        *m = m.overlay(&given)?;
+    }
+    Ok(out)
 }
 
 /// Contributions of each feature to one prediction: `expected_value + sum(contributions)`

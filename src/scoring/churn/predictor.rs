@@ -35,7 +35,7 @@ use crate::scoring::{ReasonSource, Regime, ScoreReason};
 use crate::trees::explain::ReasonDirection;
 use crate::trees::format::{self, ModelMetadata, Validate};
 use crate::trees::gbdt::GbdtParams;
-use crate::trees::model::{Calibration, Model, ModelKind, ModelParams, Task};
+use crate::trees::model::{parse_with_model, Calibration, Model, ModelKind, ModelParams, Task};
 
 /// The model file kind of a churn predictor.
 pub const PREDICTOR_KIND: &str = "churn-predictor";
@@ -102,8 +102,8 @@ impl Default for ChurnParams {
 impl ChurnParams {
     /// Parses and checks JSON parameters.
     pub fn from_json(json: &str) -> Result<ChurnParams> {
-        let p: ChurnParams = serde_json::from_str(json)
-            .map_err(|e| Error::Parse(format!("churn parameters: {e}")))?;
+        let p: ChurnParams =
+            parse_with_model(json, "churn parameters", |p: &mut ChurnParams| &mut p.model)?;
         p.check()?;
         Ok(p)
     }

@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::rules::RulesConfig;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::trees::gbdt::GbdtParams;
-use crate::trees::model::{Calibration, ModelKind, ModelParams, Task};
+use crate::trees::model::{parse_with_model, Calibration, ModelKind, ModelParams, Task};
 
 /// How to fit a [`FraudScorer`](super::FraudScorer); every field has a default, so `{}` is valid JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +59,6 @@ impl Default for FraudParams {
 impl FraudParams {
     /// Parses JSON parameters (unknown fields are errors).
     pub fn from_json(json: &str) -> Result<FraudParams> {
-        serde_json::from_str(json).map_err(|e| Error::Parse(format!("fraud parameters: {e}")))
+        parse_with_model(json, "fraud parameters", |p: &mut FraudParams| &mut p.model)
     }
 }

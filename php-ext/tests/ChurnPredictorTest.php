@@ -342,7 +342,7 @@ final class ChurnPredictorTest extends TestCase
             'threshold',
         ];
         yield 'regression model' => [
-            static fn () => ChurnPredictor::coldStart(['tenants' => 50], 1, ['model' => ['gbdt' => ['rounds' => 5]]]),
+            static fn () => ChurnPredictor::coldStart(['tenants' => 50], 1, ['model' => ['task' => 'regression', 'gbdt' => ['rounds' => 5]]]),
             $invalid,
             'binary',
         ];

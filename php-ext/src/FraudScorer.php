@@ -129,15 +129,19 @@ final class FraudScorer
             if (!is_array($t)) {
                 throw self::invalid(sprintf('transactions[%d] must be an array', $i));
             }
-            $row = self::normalize($t, "transactions[{$i}]", static function (string $dict, string $name) use ($dictionaries): int {
-                return $dictionaries[$dict][$name] ?? 0;
-            });
+            $row = self::normalize(
+                $t,
+                "transactions[{$i}]",
+                static fn (string $dict, string $name): int => $dictionaries[$dict][$name] ?? 0
+            );
             $packed .= pack('dqqqLLLLLx4', ...$row);
             $i++;
         }
         foreach (array_values($labels) as $j => $label) {
             if ($label !== true && $label !== false && $label !== 0 && $label !== 1) {
-                throw self::invalid(sprintf('labels[%d] must be true/false or 1/0, got %s', $j, var_export($label, true)));
+                throw self::invalid(
+                    sprintf('labels[%d] must be true/false or 1/0, got %s', $j, var_export($label, true))
+                );
             }
             $flags .= $label ? "\1" : "\0";
         }
@@ -628,7 +632,8 @@ final class FraudScorer
                 throw self::invalid('history has no timestamp column');
             }
             if ($columns['outcome'] === null && isset($history['failed']) && is_array($history['failed'])) {
-                $columns['outcome'] = array_map(static fn (mixed $f): int => $f ? 1 : 0, array_values($history['failed']));
+                $failed = array_values($history['failed']);
+                $columns['outcome'] = array_map(static fn (mixed $f): int => $f ? 1 : 0, $failed);
             }
         } else {
             $n = count($history);
@@ -827,7 +832,9 @@ final class FraudScorer
             return $t->getTimestamp();
         }
         if (!is_string($t)) {
-            throw self::invalid(sprintf('%s must be unix seconds or an ISO 8601 string, got %s', $what, get_debug_type($t)));
+            throw self::invalid(
+                sprintf('%s must be unix seconds or an ISO 8601 string, got %s', $what, get_debug_type($t))
+            );
         }
         if (!preg_match('/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i', $t)) {
             throw self::invalid(sprintf(
@@ -847,7 +854,9 @@ final class FraudScorer
     {
         $size = FFI::sizeof($ffi->type('TmlTransaction'));
         if ($size !== self::TRANSACTION_SIZE) {
-            throw new TenantMlException("TmlTransaction is {$size} bytes, this package packs " . self::TRANSACTION_SIZE);
+            throw new TenantMlException(
+                "TmlTransaction is {$size} bytes, this package packs " . self::TRANSACTION_SIZE
+            );
         }
     }
 

@@ -235,12 +235,13 @@ final class FraudScorerTest extends TestCase
     {
         $normalised = FraudScorer::checkRules(['rules' => [['type' => 'failed_attempts', 'min_count' => 2, 'weight' => 0.5]]]);
         $this->assertSame('failed_attempts', $normalised['rules'][0]['code']);
-        foreach ([
+        $bad = [
             ['{not json', 'fraud rules'],
             [['rules' => [['type' => 'moon_phase', 'weight' => 0.5]]], 'moon_phase'],
             [['rules' => [['type' => 'amount_over', 'limit' => -5, 'weight' => 0.5]]], 'limit'],
             [['rules' => [['type' => 'amount_over', 'limit' => 5, 'weight' => 1.5]]], 'weight'],
-        ] as [$rules, $needle]) {
+        ];
+        foreach ($bad as [$rules, $needle]) {
             try {
                 FraudScorer::checkRules($rules);
                 $this->fail('accepted ' . json_encode($rules));

@@ -11,9 +11,12 @@
 //!                   [--params JSON] [--save MODEL | --model MODEL] --out FORECAST.csv [--json]
 //! tenantml backtest --data SERIES.csv --horizon H [--windows K] [--step S] [--refit]
 //!                   [--plot PLOT.png] [--json]
+//! tenantml score-fraud --data TXNS.csv [--model M.tml | --cold-start | --rules RULES.json]
+//!                      [--labels-column is_fraud] [--out SCORES.csv] [--save M.tml] [--json]
 //! ```
 
 mod forecast;
+mod fraud;
 mod model;
 mod plot;
 
@@ -47,6 +50,8 @@ enum Command {
     Forecast(forecast::ForecastArgs),
     /// Rolling-origin backtest of the forecaster against the baselines.
     Backtest(forecast::BacktestArgs),
+    /// Score transactions of a CSV file (saved scorer, cold start or rules alone).
+    ScoreFraud(fraud::ScoreFraudArgs),
 }
 
 #[derive(Subcommand)]
@@ -111,6 +116,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Predict(args) => return model::predict(args),
         Command::Forecast(args) => return forecast::forecast(args),
         Command::Backtest(args) => return forecast::run_backtest(args),
+        Command::ScoreFraud(args) => return fraud::score_fraud(args),
         Command::Breaker(BreakerCommand::Status { store, json }) => {
             let snapshots = store.open()?.snapshots().map_err(|e| e.to_string())?;
             if json {

@@ -56,6 +56,11 @@ final class FraudScorer
     /** Parameter keys that hold JSON objects (an empty PHP array must be sent as {}). */
     private const OBJECT_KEYS = ['model', 'gbdt', 'forest', 'patterns'];
     private const TRANSACTION_SIZE = 56;
+    /** Outcome strings accepted in history rows. */
+    private const OUTCOME_CODES = [
+        'succeeded' => 0, 'success' => 0, 'ok' => 0, '0' => 0,
+        'failed' => 1, 'declined' => 1, 'failure' => 1, '1' => 1,
+    ];
 
     private ?CData $handle;
     /** TmlTransaction and TmlFraudSummary, with pointers to them, allocated once. */
@@ -720,6 +725,14 @@ final class FraudScorer
             if (count($this->ids) >= self::CODE_CACHE_LIMIT) {
                 $this->ids = [];
             }
+            $packed = self::translate(
+                $values,
+                8,
+                fn (string $v): string => pack('q', $this->ids[$v] ??= self::id($v, ''))
+            );
+            if ($packed !== null) {
+                return $packed;
+            }
             $cache = &$this->ids;
             $ids = [];
             foreach ($values as $i => $v) {
@@ -736,8 +749,16 @@ final class FraudScorer
         try {
             return self::packCodes(...$values);
         } catch (\TypeError) {
-            $codes = [];
             $cache = &$this->codes['country'];
+            $packed = self::translate(
+                $values,
+                4,
+                fn (string $v): string => pack('L', $cache[$v] ?? $this->lookup('country', $v))
+            );
+            if ($packed !== null) {
+                return $packed;
+            }
+            $codes = [];
             foreach ($values as $i => $v) {
                 $codes[] = match (true) {
                     is_string($v) => $cache[$v] ?? $this->lookup('country', $v),
@@ -759,12 +780,42 @@ final class FraudScorer
         try {
             return self::packCodes(...$values);
         } catch (\TypeError) {
+            $packed = self::translate($values, 4, static fn (string $v): ?string => isset(self::OUTCOME_CODES[$v])
+                ? pack('L', self::OUTCOME_CODES[$v]) : null);
+            if ($packed !== null) {
+                return $packed;
+            }
             $codes = [];
             foreach ($values as $i => $v) {
                 $codes[] = self::outcome(['outcome' => $v], "history[{$i}]");
             }
             return pack('L*', ...$codes);
         }
+    }
+
+    /**
+     * Packs a column of strings in one strtr() over the joined column: each distinct value
+     * (few per history: one customer's cards and countries) is translated to its packed
+     * bytes by $pack. Null when a value is not a string, contains NUL, or $pack refuses it
+     * (the caller then goes element by element and reports the bad row).
+     *
+     * @param callable(string): ?string $pack
+     */
+    private static function translate(array $values, int $width, callable $pack): ?string
+    {
+        $table = [];
+        foreach (array_unique($values) as $v) {
+            if (!is_string($v) || str_contains($v, "\0")) {
+                return null;
+            }
+            $bytes = $pack($v);
+            if ($bytes === null) {
+                return null;
+            }
+            $table[$v . "\0"] = $bytes;
+        }
+        $packed = strtr(implode("\0", $values) . "\0", $table);
+        return strlen($packed) === $width * count($values) ? $packed : null;
     }
 
     /** The engine checks the types (strict_types), so these are the fast paths. */

@@ -216,6 +216,11 @@ final class FraudScorerTest extends TestCase
         $this->assertGreaterThan(0, $scorer->code('country', 'DE'));
         $this->assertSame($scorer->code('country', 'FR'), $scorer->code('ip_country', 'FR'));
         $this->assertSame(0, $scorer->code('currency', 'Dogecoin'));
+        // Mixed shapes take the element-by-element path and agree too.
+        $mixed = $rows;
+        $mixed[0]['country'] = $scorer->code('country', 'DE');
+        $mixed[1]['outcome'] = 0;
+        $this->assertSame($expected, $scorer->score($txn, $mixed));
         // Unknown strings are code 0 and score normally.
         $this->assertSame('approve', $scorer->score(self::txn(['country' => 'Atlantis', 'ip_country' => 'Atlantis']), [])['decision']);
     }

@@ -190,8 +190,12 @@ typedef struct TmlBreakerStore TmlBreakerStore;
 typedef struct TmlForecaster TmlForecaster;
 
 /*
- A fraud scorer (fitted model, cold-start model or rules only). Opaque; free with
- `tml_fraud_free`. See the module notes on threads.
+ A fraud scorer (fitted model, cold-start model or rules only). Opaque; made by
+ `tml_fraud_fit`, `tml_fraud_cold_start`, `tml_fraud_rules_only`, `tml_fraud_from_bytes` or
+ `tml_fraud_load`, freed by the caller with `tml_fraud_free`. Calls taking a
+ `const TmlFraudScorer *` (score, explain, features, code, info, to_bytes, save) may run on
+ many threads at once; `tml_fraud_set_name` and `tml_fraud_set_thresholds` need exclusive
+ use.
  */
 typedef struct TmlFraudScorer TmlFraudScorer;
 
@@ -798,6 +802,10 @@ void tml_fraud_free(TmlFraudScorer *scorer);
  amount, a timestamp outside 1970..2200, an outcome other than 0/1 or a code beyond the
  schema (in `txn` or any row) is `TML_STATUS_INVALID_ARGUMENT`. The history arrays may be
  NULL when `n_history` is 0. `*out_summary` is written only on success.
+
+ Thread safety: any number of threads may score with one scorer at once; the working
+ memory is a per-thread buffer owned by the library (freed when the thread exits), and
+ every array is only borrowed for the call.
 
  # Safety
  `scorer` is a live handle; `txn` is readable; each history pointer points to

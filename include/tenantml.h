@@ -130,6 +130,42 @@ typedef enum {
 } TmlRegime;
 
 /*
+ What to do with a transaction.
+ */
+typedef enum {
+  /*
+   Let it through.
+   */
+  TML_FRAUD_DECISION_APPROVE = 0,
+  /*
+   Hold for review or step-up authentication.
+   */
+  TML_FRAUD_DECISION_REVIEW = 1,
+  /*
+   Refuse it.
+   */
+  TML_FRAUD_DECISION_DECLINE = 2,
+} TmlFraudDecision;
+
+/*
+ Which regime produced a fraud score.
+ */
+typedef enum {
+  /*
+   A model fitted on the tenant's own labelled transactions.
+   */
+  TML_FRAUD_REGIME_MODEL = 0,
+  /*
+   A model fitted on synthetic cold-start data.
+   */
+  TML_FRAUD_REGIME_COLD_START = 1,
+  /*
+   The rules alone.
+   */
+  TML_FRAUD_REGIME_FALLBACK = 2,
+} TmlFraudRegime;
+
+/*
  Version of the C ABI. The PHP loader refuses a library whose `tml_abi_version()`
  differs from the one it was written for. Bump on any incompatible header change.
  */
@@ -178,6 +214,16 @@ typedef struct TmlChurnPredictor TmlChurnPredictor;
  many threads at once; `tml_forecaster_set_metadata_json` needs exclusive use.
  */
 typedef struct TmlForecaster TmlForecaster;
+
+/*
+ A fraud scorer (fitted model, cold-start model or rules only). Opaque; made by
+ `tml_fraud_fit`, `tml_fraud_cold_start`, `tml_fraud_rules_only`, `tml_fraud_from_bytes` or
+ `tml_fraud_load`, freed by the caller with `tml_fraud_free`. Calls taking a
+ `const TmlFraudScorer *` (score, explain, features, code, info, to_bytes, save) may run on
+ many threads at once; `tml_fraud_set_name` and `tml_fraud_set_thresholds` need exclusive
+ use.
+ */
+typedef struct TmlFraudScorer TmlFraudScorer;
 
 /*
  A fitted tree model (boosting, forest or blend). Opaque; free with `tml_model_free`.
@@ -265,6 +311,78 @@ typedef struct {
    */
   size_t len;
 } TmlBytes;
+
+/*
+ One transaction as plain numbers and dictionary codes (the layout of the Rust
+ `Transaction`). Codes come from the scorer's schema (`tml_fraud_code`); 0 = unknown.
+ */
+typedef struct {
+  /*
+   Amount in the tenant's currency units, finite and >= 0.
+   */
+  double amount;
+  /*
+   Unix seconds (UTC), 1970..2200.
+   */
+  int64_t timestamp;
+  /*
+   The caller's customer (account) id.
+   */
+  uint64_t customer;
+  /*
+   The caller's payment method id (card fingerprint, wallet id...).
+   */
+  uint64_t payment_method;
+  /*
+   Currency code (0 = unknown).
+   */
+  uint32_t currency;
+  /*
+   Card or billing country code (0 = unknown).
+   */
+  uint32_t country;
+  /*
+   IP country code (0 = unknown).
+   */
+  uint32_t ip_country;
+  /*
+   Merchant category or product code (0 = unknown).
+   */
+  uint32_t category;
+  /*
+   0 succeeded, 1 failed; read for training rows only (a scored transaction's outcome is
+   not known yet).
+   */
+  uint32_t outcome;
+} TmlTransaction;
+
+/*
+ The answer of the hot path, written into a caller-owned struct. Model name and version
+ are the scorer's (`tml_fraud_info_json`), the same for every answer.
+ */
+typedef struct {
+  /*
+   Risk score in [0, 1]: calibrated fraud probability, or the rule score in rules-only
+   mode.
+   */
+  double score;
+  /*
+   The combined rule score, 1 - prod(1 - weight) over the rules that fired.
+   */
+  double rule_score;
+  /*
+   Bit i set when rule i of the scorer's rules fired (codes in `tml_fraud_info_json`).
+   */
+  uint64_t rule_hits;
+  /*
+   Approve, review or decline by the scorer's thresholds.
+   */
+  TmlFraudDecision decision;
+  /*
+   Which regime answered.
+   */
+  TmlFraudRegime regime;
+} TmlFraudSummary;
 
 /*
  The ABI version this library implements; compare with `TML_ABI_VERSION`.
@@ -846,6 +964,222 @@ TmlStatus tml_forecaster_save(const TmlForecaster *forecaster, const char *path)
  `path` is a NUL-terminated UTF-8 path; `out_forecaster` is writable.
  */
 TmlStatus tml_forecaster_load(const char *path, TmlForecaster **out_forecaster);
+
+/*
+ Fits a scorer on `n` labelled transactions (any order; `labels[i]` is 1 when
+ `transactions[i]` was fraud, 0 otherwise; both classes must occur). Each transaction's
+ history is its customer's earlier transactions in the input. `schema_json` (NULL = no
+ dictionaries, UTC) is `{"currencies":[...],"countries":[...],"categories":[...],
+ "time_zone":"Europe/Berlin"}`; `params_json` (NULL = defaults) is a `FraudParams` object,
+ e.g. `{"name":"fraud-acme","version":3,"review_at":0.2,"model":{"gbdt":{"rounds":200}}}`.
+ On success `*out_scorer` is a new handle the caller frees with `tml_fraud_free`.
+
+ # Safety
+ `transactions` and `labels` point to `n` readable values; strings are NULL or
+ NUL-terminated; `out_scorer` is writable.
+ */
+TmlStatus tml_fraud_fit(const TmlTransaction *transactions,
+                        const uint8_t *labels,
+                        size_t n,
+                        const char *schema_json,
+                        const char *params_json,
+                        TmlFraudScorer **out_scorer);
+
+/*
+ A cold-start scorer for a tenant without labelled fraud, fitted on synthetic
+ transactions (regime cold start). `settings` is NULL (= "training"), a name
+ ("training", "held_out", "amount_shift", "rate_shift", "slow_drip") or a
+ `GeneratorSettings` JSON object (missing fields from "training"), e.g.
+ `{"customers":300}`; `seed` seeds the generator and the model. The scorer's schema is
+ the generator's (look codes up with `tml_fraud_code`). Free with `tml_fraud_free`.
+
+ # Safety
+ `settings` is NULL or NUL-terminated; `out_scorer` is writable.
+ */
+TmlStatus tml_fraud_cold_start(const char *settings, uint64_t seed, TmlFraudScorer **out_scorer);
+
+/*
+ A scorer that runs only the rules (regime fallback): `rules_json` (NULL = the default
+ rules, `tml_fraud_rules_default_json`) and `schema_json` (NULL = no dictionaries, UTC).
+ Free with `tml_fraud_free`.
+
+ # Safety
+ Strings are NULL or NUL-terminated; `out_scorer` is writable.
+ */
+TmlStatus tml_fraud_rules_only(const char *rules_json,
+                               const char *schema_json,
+                               TmlFraudScorer **out_scorer);
+
+/*
+ Releases a scorer. NULL is ignored.
+
+ # Safety
+ `scorer` is NULL or a live handle, not used afterwards.
+ */
+void tml_fraud_free(TmlFraudScorer *scorer);
+
+/*
+ The hot path: scores `txn` against the customer's `n_history` recent transactions
+ (parallel arrays, any order, without `txn` itself; rows later than `txn` are ignored;
+ pass up to 100, the fitting history cap by default) and writes `*out_summary`. Allocates
+ nothing once this thread has scored a history this long. A NaN, infinite or negative
+ amount, a timestamp outside 1970..2200, an outcome other than 0/1 or a code beyond the
+ schema (in `txn` or any row) is `TML_STATUS_INVALID_ARGUMENT`. The history arrays may be
+ NULL when `n_history` is 0. `*out_summary` is written only on success.
+
+ Thread safety: any number of threads may score with one scorer at once; the working
+ memory is a per-thread buffer owned by the library (freed when the thread exits), and
+ every array is only borrowed for the call.
+
+ # Safety
+ `scorer` is a live handle; `txn` is readable; each history pointer points to
+ `n_history` readable values; `out_summary` is writable.
+ */
+TmlStatus tml_fraud_score(const TmlFraudScorer *scorer,
+                          const TmlTransaction *txn,
+                          const double *amounts,
+                          const int64_t *timestamps,
+                          const uint64_t *payment_methods,
+                          const uint32_t *countries,
+                          const uint32_t *outcomes,
+                          size_t n_history,
+                          TmlFraudSummary *out_summary);
+
+/*
+ Like `tml_fraud_score`, with the top reasons, as JSON: `score`, `decision`, `regime`,
+ `model_name`, `model_version`, `rule_hits` (codes) and `reasons` (`code`,
+ `description`, `weight`, `source`: the `k` features pushing the score up most by
+ TreeSHAP, then every rule that fired; in rules-only mode the `k` heaviest rules that
+ fired). Free the string with `tml_string_free`.
+
+ # Safety
+ As `tml_fraud_score`; `out_json` is writable.
+ */
+TmlStatus tml_fraud_explain_json(const TmlFraudScorer *scorer,
+                                 const TmlTransaction *txn,
+                                 const double *amounts,
+                                 const int64_t *timestamps,
+                                 const uint64_t *payment_methods,
+                                 const uint32_t *countries,
+                                 const uint32_t *outcomes,
+                                 size_t n_history,
+                                 size_t k,
+                                 char **out_json);
+
+/*
+ The feature row of `txn` (as the model sees it) into `out_features`, which holds
+ `n_features` values: exactly the scorer's feature count (`feature_names` in
+ `tml_fraud_info_json`), else `TML_STATUS_INVALID_ARGUMENT`. NaN marks a missing value.
+
+ # Safety
+ As `tml_fraud_score`; `out_features` points to `n_features` writable doubles.
+ */
+TmlStatus tml_fraud_features(const TmlFraudScorer *scorer,
+                             const TmlTransaction *txn,
+                             const double *amounts,
+                             const int64_t *timestamps,
+                             const uint64_t *payment_methods,
+                             const uint32_t *countries,
+                             const uint32_t *outcomes,
+                             size_t n_history,
+                             double *out_features,
+                             size_t n_features);
+
+/*
+ The code of `name` in the scorer's dictionary for `field` ("currency", "country",
+ "ip_country" (same dictionary as "country") or "category"): 1.. for a known string, 0
+ for one the schema does not know (never an error: new values appear in production). An
+ unknown field is `TML_STATUS_INVALID_ARGUMENT`.
+
+ # Safety
+ `scorer` is a live handle; `field` and `name` are NUL-terminated; `out_code` is writable.
+ */
+TmlStatus tml_fraud_code(const TmlFraudScorer *scorer,
+                         const char *field,
+                         const char *name,
+                         uint32_t *out_code);
+
+/*
+ A JSON summary of the scorer: `name`, `version`, `regime`, `review_at`, `decline_at`,
+ `feature_names`, `rule_codes` (rule i is bit i of `rule_hits`), `rules` (the rule
+ configuration), `schema` and `metadata` (training metrics...). Free with
+ `tml_string_free`.
+
+ # Safety
+ `scorer` is a live handle; `out_json` is writable.
+ */
+TmlStatus tml_fraud_info_json(const TmlFraudScorer *scorer, char **out_json);
+
+/*
+ Renames the scorer; answers and saved files carry the new name and version.
+
+ # Safety
+ `scorer` is a live handle used by no other thread during the call; `name` is
+ NUL-terminated.
+ */
+TmlStatus tml_fraud_set_name(TmlFraudScorer *scorer, const char *name, uint64_t version);
+
+/*
+ Changes the decision thresholds (`0 <= review_at <= decline_at <= 1`).
+
+ # Safety
+ `scorer` is a live handle used by no other thread during the call.
+ */
+TmlStatus tml_fraud_set_thresholds(TmlFraudScorer *scorer, double review_at, double decline_at);
+
+/*
+ Validates a rules configuration: unknown rule types or fields, negative or non-finite
+ thresholds, weights outside (0, 1], duplicate codes and malformed JSON are
+ `TML_STATUS_PARSE_ERROR` with a message naming the rule and field. On success, when
+ `out_json` is not NULL, it receives the normalised configuration (defaults filled in),
+ freed with `tml_string_free`.
+
+ # Safety
+ `json` is NUL-terminated; `out_json` is NULL or writable.
+ */
+TmlStatus tml_fraud_rules_check(const char *json, char **out_json);
+
+/*
+ The default rules configuration as JSON (what NULL rules mean). Free with
+ `tml_string_free`.
+
+ # Safety
+ `out_json` is writable.
+ */
+TmlStatus tml_fraud_rules_default_json(char **out_json);
+
+/*
+ The scorer file's bytes; release with `tml_bytes_free(bytes.data, bytes.len)`.
+
+ # Safety
+ `scorer` is a live handle; `out_bytes` is writable.
+ */
+TmlStatus tml_fraud_to_bytes(const TmlFraudScorer *scorer, TmlBytes *out_bytes);
+
+/*
+ Reads a scorer from `len` bytes; truncated, corrupted, foreign or newer bytes are
+ `TML_STATUS_BAD_MODEL_FILE`. Free the new handle with `tml_fraud_free`.
+
+ # Safety
+ `data` points to `len` readable bytes; `out_scorer` is writable.
+ */
+TmlStatus tml_fraud_from_bytes(const uint8_t *data, size_t len, TmlFraudScorer **out_scorer);
+
+/*
+ Writes the scorer file atomically (temporary file, fsync, rename).
+
+ # Safety
+ `scorer` is a live handle; `path` is a NUL-terminated UTF-8 path.
+ */
+TmlStatus tml_fraud_save(const TmlFraudScorer *scorer, const char *path);
+
+/*
+ Reads a scorer file. Free the new handle with `tml_fraud_free`.
+
+ # Safety
+ `path` is a NUL-terminated UTF-8 path; `out_scorer` is writable.
+ */
+TmlStatus tml_fraud_load(const char *path, TmlFraudScorer **out_scorer);
 
 /*
  Fits a model on `n_rows` x `n_features` row-major `x` and targets `y` (`n_rows` values).

@@ -340,7 +340,10 @@ fn fit_refuses_bad_training_data() {
     assert_eq!(partial.model.gbdt.rounds, 40);
     assert_eq!(partial.model.task, defaults.model.task);
     assert_eq!(partial.model.calibration, defaults.model.calibration);
-    assert_eq!(partial.model.gbdt.max_leaves, defaults.model.gbdt.max_leaves);
+    assert_eq!(
+        partial.model.gbdt.max_leaves,
+        defaults.model.gbdt.max_leaves
+    );
     let mut bad_thresholds = params();
     bad_thresholds.review_at = 0.9;
     bad_thresholds.decline_at = 0.1;

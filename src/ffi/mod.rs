@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 pub mod breaker;
 pub mod churn;
 pub mod forecast;
+pub mod fraud;
 pub mod model;
 
 /// Version of the C ABI. The PHP loader refuses a library whose `tml_abi_version()`

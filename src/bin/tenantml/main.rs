@@ -15,10 +15,13 @@
 //!                (--model M.tml | --cold-start [--settings JSON] [--seed N] | --fit --labels SPEC.json
 //!                 | --rules-only) [--params JSON] [--save M.tml] [--reasons K] [--out SCORES.json|.csv]
 //!                [--triggers POLICY.json|default [--state STATE.json] [--now DATE]] [--evaluate] [--json]
+//! tenantml score-fraud --data TXNS.csv [--model M.tml | --cold-start | --rules RULES.json]
+//!                      [--labels-column is_fraud] [--out SCORES.csv] [--save M.tml] [--json]
 //! ```
 
 mod churn;
 mod forecast;
+mod fraud;
 mod model;
 mod plot;
 
@@ -54,6 +57,8 @@ enum Command {
     Backtest(forecast::BacktestArgs),
     /// Churn probabilities with reasons, retention triggers, and model vs inactivity rule.
     Churn(churn::ChurnArgs),
+    /// Score transactions of a CSV file (saved scorer, cold start or rules alone).
+    ScoreFraud(fraud::ScoreFraudArgs),
 }
 
 #[derive(Subcommand)]
@@ -119,6 +124,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Forecast(args) => return forecast::forecast(args),
         Command::Backtest(args) => return forecast::run_backtest(args),
         Command::Churn(args) => return churn::churn(args),
+        Command::ScoreFraud(args) => return fraud::score_fraud(args),
         Command::Breaker(BreakerCommand::Status { store, json }) => {
             let snapshots = store.open()?.snapshots().map_err(|e| e.to_string())?;
             if json {

@@ -269,8 +269,14 @@ static void test_fit(void) {
     CHECK(tml_churn_fit(NULL, spec, NULL, &none) == TML_STATUS_NULL_POINTER, "NULL tenants");
     CHECK(tml_churn_fit(tenants, spec, "{\"horizon\": 30}", &none) == TML_STATUS_PARSE_ERROR
               && last_error_contains("horizon"), "unknown parameter");
-    CHECK(tml_churn_fit(tenants, spec, "{\"model\": {\"gbdt\": {\"rounds\": 5}}}", &none)
-              == TML_STATUS_INVALID_ARGUMENT && last_error_contains("binary"), "regression model");
+    CHECK(tml_churn_fit(tenants, spec, "{\"model\": {\"task\": \"regression\"}}", &none)
+              == TML_STATUS_INVALID_ARGUMENT && none == NULL && last_error_contains("binary"),
+          "regression model");
+    /* A partial model keeps the churn defaults (binary, calibrated). */
+    TmlChurnPredictor *partial = NULL;
+    CHECK(tml_churn_fit(tenants, spec, "{\"model\": {\"gbdt\": {\"rounds\": 5}}}", &partial)
+              == TML_STATUS_OK && partial, "partial model settings");
+    tml_churn_free(partial);
     free(tenants);
 }
 

@@ -89,7 +89,12 @@ fn cold_start_scores_every_tenant_and_beats_the_rule() {
     assert!(scores
         .iter()
         .all(|s| s["regime"] == "cold_start" && n_reasons(s) <= 3));
-    assert!(scores.iter().filter(|s| n_reasons(s) == 3).count() > scored / 2);
+    // Reasons clear a minimum weight, so low-risk tenants may have none; risky ones have some.
+    assert!(scores.iter().any(|s| n_reasons(s) == 3));
+    let risky: Vec<_> = (scores.iter())
+        .filter(|s| s["probability"].as_f64().unwrap() >= 0.3)
+        .collect();
+    assert!(!risky.is_empty() && risky.iter().all(|s| n_reasons(s) >= 1));
     let written: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(written.len(), scored);

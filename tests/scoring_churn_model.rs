@@ -5,8 +5,8 @@ use std::sync::OnceLock;
 
 use tenantml::scoring::churn::{
     build_rows, churn_features, feature_names, generate, ChurnParams, ChurnPredictor,
-    GeneratorSettings, InactivityRule, LabelSpec, Subscription, TenantHistory, DAY, N_FEATURES,
-    PREDICTOR_KIND,
+    GeneratorSettings, InactivityRule, LabelSpec, Subscription, TenantHistory, DAY,
+    MIN_REASON_LOG_ODDS, N_FEATURES, PREDICTOR_KIND,
 };
 use tenantml::scoring::{ReasonSource, Regime};
 use tenantml::trees::calibration::brier_score;
@@ -126,7 +126,10 @@ fn scores_say_where_they_came_from_and_why() {
     for r in &q.reasons {
         assert_eq!(r.source, ReasonSource::Model);
         assert!(names.contains(&r.code), "{}", r.code);
-        assert!(r.weight > 0.0, "reasons push churn up");
+        assert!(
+            r.weight >= MIN_REASON_LOG_ODDS,
+            "reasons push churn up, visibly"
+        );
         assert!(!r.description.is_empty());
     }
     assert!(
@@ -137,6 +140,12 @@ fn scores_say_where_they_came_from_and_why() {
                 || r.code.starts_with("events_")),
         "{:?}",
         q.reasons
+    );
+    // The busy tenant's reasons, if any, clear the same bar (no "no activity for 0 days").
+    assert!(
+        b.reasons.iter().all(|r| r.weight >= MIN_REASON_LOG_ODDS),
+        "{:?}",
+        b.reasons
     );
     // Without reasons, the same probability.
     let bare = pred.predict_with_reasons(&quiet, as_of, 0).unwrap();

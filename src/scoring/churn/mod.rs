@@ -29,7 +29,9 @@ pub use features::{
 pub use generator::{generate, ChurnPatterns, GeneratorSettings, SyntheticData};
 pub use input::{DailyUsage, Subscription, SupportTicket, TenantHistory, UsageEvent, DAY};
 pub use labels::{build_rows, LabelSpec, LabeledRows};
-pub use predictor::{ChurnFitSummary, ChurnParams, ChurnPredictor, PREDICTOR_KIND};
+pub use predictor::{
+    ChurnFitSummary, ChurnParams, ChurnPredictor, MIN_REASON_LOG_ODDS, PREDICTOR_KIND,
+};
 pub use rule::{InactivityRule, RULE_NAME};
 pub use score::{describe_feature, ChurnScore, TenantFacts};
 pub use triggers::{

@@ -37,6 +37,11 @@ use crate::trees::format::{self, ModelMetadata, Validate};
 use crate::trees::gbdt::GbdtParams;
 use crate::trees::model::{parse_with_model, Calibration, Model, ModelKind, ModelParams, Task};
 
+/// Smallest contribution (log-odds) for a feature to be listed as a reason: below it (odds
+/// raised by under 5 %) a "reason" only adds noise, e.g. "no activity for 0 days" on an
+/// active tenant. So a low-risk tenant may get fewer than `k` reasons, or none.
+pub const MIN_REASON_LOG_ODDS: f64 = 0.05;
+
 /// The model file kind of a churn predictor.
 pub const PREDICTOR_KIND: &str = "churn-predictor";
 
@@ -292,7 +297,8 @@ impl ChurnPredictor {
         self.predict_with_reasons(tenant, as_of, self.stored.params.top_reasons)
     }
 
-    /// Scores a tenant with `k` reasons (0: none, the fastest).
+    /// Scores a tenant with up to `k` reasons (0: none, the fastest): the features pushing
+    /// churn up most, each by at least [`MIN_REASON_LOG_ODDS`].
     pub fn predict_with_reasons(
         &self,
         tenant: &TenantHistory,
@@ -323,6 +329,7 @@ impl ChurnPredictor {
             model
                 .reasons(features, k, ReasonDirection::Increasing)?
                 .into_iter()
+                .filter(|r| r.contribution >= MIN_REASON_LOG_ODDS)
                 .map(|r| ScoreReason {
                     description: describe_feature(&r.name, r.value),
                     code: r.name,

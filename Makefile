@@ -70,9 +70,11 @@ test-php: build preload
 bench: build
 	$(CARGO) bench --bench breaker
 	$(CARGO) bench --bench binning --bench gbdt --bench model --bench explain --bench features --bench forecast
+	$(CARGO) bench --bench fraud --bench churn
 	TENANTML_LIB=$(LIB) $(PHP) php-ext/benchmarks/breaker.php
 	TENANTML_LIB=$(LIB) $(PHP) php-ext/benchmarks/model.php
 	TENANTML_LIB=$(LIB) $(PHP) php-ext/benchmarks/forecast.php
+	TENANTML_LIB=$(LIB) $(PHP) php-ext/benchmarks/fraud.php
 
 # Side by side with LightGBM and scikit-learn (benches/compare/README.md).
 COMPARE_VENV := $(CURDIR)/target/compare-venv

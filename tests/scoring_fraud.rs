@@ -389,6 +389,38 @@ fn each_rule_fires_on_its_condition() {
 }
 
 #[test]
+fn hard_rules_impose_at_least_their_action() {
+    let json = r#"{"review_at": 0.3, "decline_at": 0.7, "rules": [
+        {"type": "amount_over", "limit": 5000, "weight": 0.1, "action": "review"},
+        {"type": "failed_attempts", "min_count": 1, "weight": 0.1, "action": "decline"},
+        {"type": "night_time", "from_hour": 0, "to_hour": 6, "weight": 0.1}]}"#;
+    let rules = RulesConfig::from_json(json).unwrap();
+    assert_eq!(RulesConfig::from_json(&rules.to_json()).unwrap(), rules);
+    let scorer = FraudScorer::rules_only(rules, schema()).unwrap();
+    // A weight of 0.1 alone would approve; the hard rule makes it a review.
+    let big = scorer.score(&txn(0, 6000.0), &[][..]).unwrap();
+    assert_eq!((big.score, big.decision), (0.1, Decision::Review));
+    // Decline wins over review.
+    let mut failed = txn(-600, 3.0);
+    failed.outcome = 1;
+    let both = scorer.score(&txn(0, 6000.0), &[failed][..]).unwrap();
+    assert_eq!(both.decision, Decision::Decline);
+    // A hard rule never lowers a decision, and a soft one imposes nothing.
+    let calm = scorer.score(&txn(0, 10.0), &[][..]).unwrap();
+    assert_eq!(calm.decision, Decision::Approve);
+    // Rules cannot approve.
+    let err = RulesConfig::from_json(
+        r#"{"rules": [{"type": "amount_over", "limit": 1, "weight": 0.1, "action": "approve"}]}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("action"), "{err}");
+    assert!(RulesConfig::from_json(
+        r#"{"rules": [{"type": "amount_over", "limit": 1, "weight": 0.1, "action": "block"}]}"#
+    )
+    .is_err());
+}
+
+#[test]
 fn rule_weights_combine_as_independent_chances_and_decide_by_threshold() {
     let json = r#"{"review_at": 0.3, "decline_at": 0.7, "rules": [
         {"type": "amount_over", "limit": 100, "weight": 0.5},

@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use tenantml::scoring::fraud::{
-    FraudParams, FraudScore, FraudScorer, GeneratorSettings, HistoryColumns, RulesConfig,
+    Decision, FraudParams, FraudScore, FraudScorer, GeneratorSettings, HistoryColumns, RulesConfig,
     SyntheticData, Transaction, FRAUD_SCORER_KIND,
 };
 use tenantml::scoring::{ReasonSource, Regime};
@@ -67,6 +67,45 @@ fn the_generator_is_deterministic_and_seeds_differ() {
         .with_fraud_rate(0.7)
         .generate()
         .is_err());
+}
+
+#[test]
+fn a_hard_rule_floors_the_model_decision_without_changing_its_score() {
+    let data = GeneratorSettings::training()
+        .with_customers(120)
+        .generate()
+        .unwrap();
+    let mut soft = params();
+    soft.model.gbdt.rounds = 30;
+    soft.rules = RulesConfig::from_json(
+        r#"{"rules": [{"type": "amount_over", "limit": 0, "weight": 0.2}]}"#,
+    )
+    .unwrap();
+    let mut hard = soft.clone();
+    hard.rules = RulesConfig::from_json(
+        r#"{"rules": [{"type": "amount_over", "limit": 0, "weight": 0.2, "action": "review"}]}"#,
+    )
+    .unwrap();
+    let fit = |p: &FraudParams| {
+        FraudScorer::fit(&data.transactions, &data.labels, data.schema.clone(), p).unwrap()
+    };
+    let (soft, hard) = (fit(&soft), fit(&hard));
+    // Every transaction has a positive amount, so the hard rule fires on all of them.
+    let mut approved_by_the_model = 0;
+    for i in 1..200 {
+        let (txn, history) = (&data.transactions[i], &data.transactions[..i]);
+        let history: Vec<_> = history
+            .iter()
+            .filter(|h| h.customer == txn.customer)
+            .copied()
+            .collect();
+        let a = soft.score(txn, &history[..]).unwrap();
+        let b = hard.score(txn, &history[..]).unwrap();
+        assert_eq!(a.score, b.score);
+        assert_ne!(b.decision, Decision::Approve);
+        approved_by_the_model += usize::from(a.decision == Decision::Approve);
+    }
+    assert!(approved_by_the_model > 100);
 }
 
 #[test]

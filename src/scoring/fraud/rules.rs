@@ -36,6 +36,12 @@
 //! Every rule has a `weight` in (0, 1] and an optional `code` (default: the type name;
 //! codes must be distinct, of letters, digits and `_`). Unknown fields, unknown types and
 //! parameters a type does not take are errors.
+//!
+//! # Hard rules
+//! A rule may also carry `"action": "review"` or `"action": "decline"`: when it fires, the
+//! decision is at least that, whatever the score (the model's or the rules'). This is how a
+//! platform keeps a policy the model must not overrule ("every payment over 5,000 is
+//! reviewed"); the score itself is unchanged. No default rule is hard.
 
 use serde::{Deserialize, Serialize};
 
@@ -103,6 +109,8 @@ pub struct Rule {
     pub weight: f64,
     /// The test.
     pub kind: RuleKind,
+    /// For a hard rule, the least decision it imposes when it fires (review or decline).
+    pub action: Option<Decision>,
 }
 
 impl Rule {
@@ -283,6 +291,24 @@ impl RulesConfig {
     /// The decision for a rule score under this configuration's thresholds.
     pub fn decide(&self, score: f64) -> Decision {
         Decision::from_score(score, self.review_at, self.decline_at)
+    }
+
+    /// `decision` raised to what the hard rules among `hits` impose (see the [module
+    /// docs](self)): decline if a firing rule says decline, else at least review if one
+    /// says review.
+    #[inline]
+    pub fn enforce(&self, decision: Decision, hits: u64) -> Decision {
+        if hits == 0 {
+            return decision;
+        }
+        let imposed = (self.rules.iter().enumerate())
+            .filter(|(i, _)| hits & (1 << i) != 0)
+            .filter_map(|(_, r)| r.action)
+            .max_by_key(|d| *d as u32);
+        match imposed {
+            Some(d) if (d as u32) > (decision as u32) => d,
+            _ => decision,
+        }
     }
 
     /// Codes of the rules whose bit is set in `hits`.

@@ -276,7 +276,10 @@ impl FraudScorer {
         let score = score?.clamp(0.0, 1.0);
         Ok(ScoreSummary {
             score,
-            decision: Decision::from_score(score, self.stored.review_at, self.stored.decline_at),
+            decision: self.stored.rules.enforce(
+                Decision::from_score(score, self.stored.review_at, self.stored.decline_at),
+                rule_hits,
+            ),
             regime: self.stored.regime,
             rule_hits,
             rule_score,

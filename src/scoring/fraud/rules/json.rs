@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Rule, RuleKind, RulesConfig, MAX_RULES};
 use crate::scoring::fraud::features::VelocityWindow;
-use crate::scoring::fraud::types::check_thresholds;
+use crate::scoring::fraud::types::{check_thresholds, Decision};
 
 /// The JSON form of a configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -87,6 +87,8 @@ struct RuleSpec {
     max_sum: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     min_count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    action: Option<Decision>,
 }
 
 impl RuleSpec {
@@ -204,7 +206,17 @@ impl RuleSpec {
                 "{at}: code '{code}' must be 1..=64 letters, digits or '_'"
             ));
         }
-        Ok(Rule { code, weight, kind })
+        if self.action == Some(Decision::Approve) {
+            return Err(format!(
+                "{at}: `action` is \"review\" or \"decline\" (a rule cannot approve)"
+            ));
+        }
+        Ok(Rule {
+            code,
+            weight,
+            kind,
+            action: self.action,
+        })
     }
 }
 
@@ -213,6 +225,7 @@ impl From<Rule> for RuleSpec {
         let mut s = RuleSpec {
             code: Some(r.code),
             weight: Some(r.weight),
+            action: r.action,
             ..Default::default()
         };
         s.kind = Some(match r.kind {

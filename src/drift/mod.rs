@@ -29,3 +29,5 @@ pub use distance::{
 };
 pub use ks::{ks_2samp, KsMethod, KsResult, KS_MAX_EXACT_N};
 pub use sample::CategoryCounts;
+mod streaming;
+pub use streaming::{Adwin, AdwinParams, PageHinkley, PageHinkleyMode, PageHinkleyParams};

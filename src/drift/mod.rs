@@ -31,3 +31,12 @@ pub use ks::{ks_2samp, KsMethod, KsResult, KS_MAX_EXACT_N};
 pub use sample::CategoryCounts;
 mod streaming;
 pub use streaming::{Adwin, AdwinParams, PageHinkley, PageHinkleyMode, PageHinkleyParams};
+mod reference;
+mod report;
+pub use reference::{
+    FeatureKind, FeatureSchema, ReferenceColumn, ReferenceFeature, ReferenceSample,
+    DEFAULT_REFERENCE_SIZE, MAX_CATEGORIES,
+};
+pub use report::{
+    drift_report, prediction_drift, DriftConfig, DriftReport, DriftTest, FeatureDrift,
+};

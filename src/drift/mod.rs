@@ -40,3 +40,5 @@ pub use reference::{
 pub use report::{
     drift_report, prediction_drift, DriftConfig, DriftReport, DriftTest, FeatureDrift,
 };
+mod policy;
+pub use policy::{PolicyInput, PolicyState, RetrainDecision, RetrainPolicy, RetrainReason};

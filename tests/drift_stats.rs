@@ -68,7 +68,7 @@ fn ks_2samp_matches_scipy() {
             case["statistic"]
         );
         assert!(
-            close(r.p_value, f(&case["p_value"]), 1e-8, 1e-14),
+            close(r.p_value, f(&case["p_value"]), 1e-8, 1e-300),
             "{name}: p {} vs {}",
             r.p_value,
             case["p_value"]

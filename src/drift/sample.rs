@@ -66,7 +66,7 @@ pub(crate) fn sort_f64(v: &mut [f64]) {
     }
     let n = keys.len();
     for (p, c) in counts.iter_mut().enumerate() {
-        if c.iter().any(|&x| x == n) {
+        if c.contains(&n) {
             continue;
         }
         let mut sum = 0;

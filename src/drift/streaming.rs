@@ -388,7 +388,8 @@ impl Adwin {
         let mut detected = false;
         self.tick += 1;
         let min_len = self.params.min_window_length as f64;
-        if self.tick % self.params.clock as u64 == 0 && self.width > self.params.grace_period as f64
+        if self.tick.is_multiple_of(self.params.clock as u64)
+            && self.width > self.params.grace_period as f64
         {
             let mut reduce = true;
             while reduce {

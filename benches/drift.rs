@@ -2,8 +2,10 @@
 //! vs 10,000 x 30 current (< 20 ms; KS, PSI and Wasserstein configurations, and against a
 //! stored 2,000-per-feature ReferenceSample), KS alone on one 10,000 vs 10,000 column,
 //! and one streaming update of Page-Hinkley (< 100 ns) and ADWIN (amortised).
-//! Run: `cargo bench --bench drift`. The data is written by `drift_data` below and is the
-//! same as benches/compare/drift_compare.py generates (seeded, shifted current columns).
+//! Run: `cargo bench --bench drift`. The data is `drift_data` below (seeded N(0, 1), every
+//! third current column shifted), or, when `TENANTML_DRIFT_DATA` names a directory, its
+//! `reference.csv` and `current.csv` (plain numbers, no header) — how
+//! benches/compare/drift_compare.py times tenantml on exactly the data it gives scipy.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -37,9 +39,30 @@ fn drift_data() -> (Array2<f64>, Array2<f64>) {
     (reference, current)
 }
 
+fn read_csv(path: &std::path::Path) -> Array2<f64> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split(',').map(|v| v.trim().parse().unwrap()).collect())
+        .collect();
+    let cols = rows[0].len();
+    Array2::from_shape_vec((rows.len(), cols), rows.concat()).unwrap()
+}
+
 fn bench(c: &mut Criterion) {
-    let (reference, current) = drift_data();
-    let schema = FeatureSchema::numeric((0..COLS).map(|j| format!("f{j}")).collect()).unwrap();
+    let (reference, current) = match std::env::var_os("TENANTML_DRIFT_DATA") {
+        Some(dir) => {
+            let dir = std::path::PathBuf::from(dir);
+            (
+                read_csv(&dir.join("reference.csv")),
+                read_csv(&dir.join("current.csv")),
+            )
+        }
+        None => drift_data(),
+    };
+    let cols = reference.ncols();
+    let schema = FeatureSchema::numeric((0..cols).map(|j| format!("f{j}")).collect()).unwrap();
     let mut g = c.benchmark_group("drift_report_10k_x_30");
     g.sample_size(20).measurement_time(Duration::from_secs(3));
     for (label, test) in [

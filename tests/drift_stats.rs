@@ -234,6 +234,25 @@ fn bad_input_is_refused_with_a_clear_error() {
     assert!(CategoryCounts::from_values(&[f64::INFINITY]).is_err());
 }
 
+/// Unequal sizes with a large statistic: the exact recursion would visit ~2 D m n = 9e7
+/// lattice points, so the asymptotic p-value answers (and says so); it is as tiny as the
+/// exact one would be. Below the bound the same sizes stay exact.
+#[test]
+fn ks_bounds_the_exact_cost_for_unequal_sizes() {
+    let a: Vec<f64> = (0..10_000).map(|i| i as f64).collect();
+    let far: Vec<f64> = (0..9_000).map(|i| 5_000.0 + i as f64).collect();
+    let r = ks_2samp(&a, &far).unwrap();
+    assert_eq!(r.method, KsMethod::Asymptotic);
+    assert!((r.statistic - 0.5).abs() < 1e-12);
+    assert!(r.p_value < 1e-100 && r.p_value >= 0.0, "{}", r.p_value);
+    let near: Vec<f64> = (0..9_000)
+        .map(|i| 20.0 + i as f64 * 10_000.0 / 9_000.0)
+        .collect();
+    let r = ks_2samp(&a, &near).unwrap();
+    assert_eq!(r.method, KsMethod::Exact);
+    assert!(r.p_value > 0.5, "{r:?}");
+}
+
 #[test]
 fn identical_samples_show_no_drift() {
     let x: Vec<f64> = (0..500).map(|i| ((i * 37) % 101) as f64).collect();

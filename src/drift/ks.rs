@@ -11,6 +11,10 @@ use crate::error::Result;
 /// `MAX_AUTO_N`); above it the asymptotic one is used.
 pub const KS_MAX_EXACT_N: usize = 10_000;
 
+/// Most lattice points the exact recursion for unequal sample sizes may visit (about
+/// `2 D m n`, some 20 ms); beyond it [`ks_2samp`] uses the asymptotic p-value.
+pub const KS_MAX_EXACT_CELLS: u64 = 20_000_000;
+
 /// How a Kolmogorov-Smirnov p-value was computed (scipy's `method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -38,7 +42,10 @@ pub struct KsResult {
 /// [`KS_MAX_EXACT_N`] values (for equal sizes by the closed-form reflection sum, otherwise
 /// by a banded lattice-path recursion in probabilities), else — or if the exact
 /// computation fails numerically — the asymptotic `kstwo` p-value with
-/// `n = round(m n / (m + n))`. Ties are allowed (the statistic handles them as scipy does;
+/// `n = round(m n / (m + n))`. One departure from scipy bounds the cost: for unequal
+/// sizes the exact recursion visits about `2 D m n` lattice points, so when that exceeds
+/// [`KS_MAX_EXACT_CELLS`] (a large statistic on large samples, where the p-value is tiny
+/// either way) the asymptotic p-value is used; [`KsResult::method`] always says which. Ties are allowed (the statistic handles them as scipy does;
 /// the exact null distribution assumes none, as scipy's does).
 ///
 /// Errors: an empty sample or a NaN value is [`Error::InvalidArgument`](crate::Error).
@@ -116,6 +123,11 @@ fn exact_p_value(n1: u64, n2: u64, d: f64) -> Option<(f64, f64)> {
     let p = if n1 == n2 {
         prob_outside_square(n1, h)
     } else {
+        let m = n1.max(n2);
+        let cells = (m + 1).saturating_mul(2 * h * g / m + 1);
+        if cells > KS_MAX_EXACT_CELLS {
+            return None;
+        }
         prob_outside_band(n1, n2, g, h)
     };
     (p.is_finite() && (0.0..=1.0).contains(&p)).then_some((d, p))

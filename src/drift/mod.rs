@@ -27,7 +27,7 @@ pub use distance::{
     jensen_shannon, jensen_shannon_categorical, jensen_shannon_numeric, psi, psi_categorical,
     wasserstein, wasserstein_normalized, DEFAULT_BINS, PSI_EPSILON, WASSERSTEIN_MIN_STD,
 };
-pub use ks::{ks_2samp, KsMethod, KsResult, KS_MAX_EXACT_N};
+pub use ks::{ks_2samp, KsMethod, KsResult, KS_MAX_EXACT_CELLS, KS_MAX_EXACT_N};
 pub use sample::CategoryCounts;
 mod streaming;
 pub use streaming::{Adwin, AdwinParams, PageHinkley, PageHinkleyMode, PageHinkleyParams};

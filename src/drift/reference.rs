@@ -285,6 +285,11 @@ pub struct ReferenceFeature {
 /// of the training values (deterministic: the same data gives the same sample); per
 /// categorical feature the exact category counts.
 ///
+/// Tests against a bounded numeric summary treat its values as a reference sample of
+/// that size: the KS p-value is that of a 2,000-value sample (a little less powerful
+/// than the full data, never over-confident), and PSI bins are the summary's quantiles,
+/// which match the full data's to within `1 / max_per_feature`.
+///
 /// ```
 /// use ndarray::array;
 /// use tenantml::drift::{DriftConfig, FeatureSchema, ReferenceSample};

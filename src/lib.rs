@@ -7,6 +7,9 @@
 //! Available now:
 //! - [`breaker`]: a circuit breaker whose state every process on a host can share.
 //! - [`coldstart`]: priors and synthetic tenants for forecasting before a tenant has history.
+//! - [`drift`]: drift detection (KS, PSI, Wasserstein, Jensen-Shannon, chi-squared) with
+//!   per-feature and dataset reports, bounded reference samples stored with models,
+//!   streaming detectors (Page-Hinkley, ADWIN) and a retraining policy.
 //! - [`features`]: time-series features (calendar in the tenant's time zone, lags, windows),
 //!   seasonality detection and anomaly flags.
 //! - [`forecast`]: `UsagePredictor`, a global forecaster with conformal intervals, cold-start
@@ -34,6 +37,7 @@
 pub mod breaker;
 pub mod coldstart;
 pub mod data;
+pub mod drift;
 pub mod error;
 pub mod features;
 pub mod ffi;

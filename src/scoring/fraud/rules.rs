@@ -352,6 +352,7 @@ mod tests {
         let rule = |from_hour, to_hour| Rule {
             code: "n".into(),
             weight: 0.1,
+            action: None,
             kind: RuleKind::NightTime { from_hour, to_hour },
         };
         let fired = |r: &Rule| (0..24).filter(|&h| r.fires(&facts(h))).collect::<Vec<u8>>();
@@ -364,6 +365,7 @@ mod tests {
         let spike = Rule {
             code: "s".into(),
             weight: 0.3,
+            action: None,
             kind: RuleKind::AmountOverMedian {
                 factor: 2.0,
                 min_history: 0,
@@ -374,6 +376,7 @@ mod tests {
         let foreign = Rule {
             code: "f".into(),
             weight: 0.5,
+            action: None,
             kind: RuleKind::NewMethodForeign,
         };
         assert!(foreign.fires(&facts(12)), "new method, new country");

@@ -42,9 +42,12 @@ $predictor = UsagePredictor::fit($t, $v);
 printf("fit on one year of hourly data: %.2f s\n", (hrtime(true) - $began) / 1e9);
 $t2 = array_slice($t, -336);
 $v2 = array_slice($v, -336);
+$t4 = array_slice($t, -672);
+$v4 = array_slice($v, -672);
 
 $cases = [
     'forecastGrid(), 1 step, 2 weeks of history' => static fn () => $predictor->forecastGrid($t2[0], $v2, 1, [80]),
+    'forecastGrid(), 1 step, 4 weeks of history' => static fn () => $predictor->forecastGrid($t4[0], $v4, 1, [80]),
     'forecastGrid(), 1 step, 1 year of history' => static fn () => $predictor->forecastGrid($t[0], $v, 1, [80]),
     'forecast(), 1 step, 2 weeks of history' => static fn () => $predictor->forecast($t2, $v2, 1, [80]),
     'forecast(), 1 step, 1 year of history' => static fn () => $predictor->forecast($t, $v, 1, [80]),
@@ -63,5 +66,12 @@ foreach ($cases as $name => $call) {
     }
     array_shift($times); // warm-up
     sort($times);
-    printf("%-42s %8.1f us/call (best %.1f)\n", $name, $times[intdiv(count($times), 2)], $times[0]);
+    $answer = $call();
+    printf(
+        "%-42s %8.1f us/call (best %.1f)  %s\n",
+        $name,
+        $times[intdiv(count($times), 2)],
+        $times[0],
+        $answer['regime'] ?? ''
+    );
 }

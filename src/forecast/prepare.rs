@@ -65,8 +65,15 @@ fn clean_anomalies(
         return Ok((values.to_vec(), 0));
     };
     let present = values.iter().filter(|x| !x.is_nan()).count();
-    // A phase needs a few values of its own before a value can stand out in it.
-    let p = (period >= 2 && values.len() >= 3 * period).then_some(period);
+    // A phase needs a few values of its own before a value can stand out in it. With fewer
+    // than three seasons of a seasonal series nothing is cleaned: pooled over the season (or
+    // over a shorter period), the seasonal peaks and quiet days themselves look anomalous
+    // (two weeks of business-hours usage had every weekday peak flagged), and cleaning
+    // would erase the very pattern the model needs.
+    if period >= 2 && values.len() < 3 * period {
+        return Ok((values.to_vec(), 0));
+    }
+    let p = (period >= 2).then_some(period);
     if present < 8 {
         return Ok((values.to_vec(), 0));
     }
@@ -151,5 +158,44 @@ pub(crate) fn synthetic_count(series: &[Series], frequency: i64, params: &Foreca
         16
     } else {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hourly business-hours usage with quiet weekends, small deterministic noise.
+    fn office(days: usize) -> Vec<f64> {
+        (0..days * 24)
+            .map(|t| {
+                let (hour, day) = (t % 24, (t / 24) % 7);
+                let daily = if (8..18).contains(&hour) { 1.6 } else { 0.5 };
+                let weekly = if day >= 5 { 0.4 } else { 1.0 };
+                100.0 * daily * weekly * (1.0 + 0.05 * ((t * 7919 % 13) as f64 / 13.0 - 0.5))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fewer_than_three_seasons_are_not_cleaned_but_three_are() {
+        let mad = AnomalyMethod::default();
+        // Two weeks of a weekly pattern: pooled, every weekday peak would look anomalous.
+        let short = office(14);
+        let (cleaned, n) = clean_anomalies(&short, Some(&mad), 168).unwrap();
+        assert_eq!((n, cleaned), (0, short.clone()));
+        // Three weeks with one planted spike: only the spike goes.
+        let mut long = office(21);
+        long[200] *= 8.0;
+        let (cleaned, n) = clean_anomalies(&long, Some(&mad), 168).unwrap();
+        assert_eq!(n, 1);
+        assert!(cleaned[200] < long[200] / 4.0);
+        assert!((0..long.len())
+            .filter(|&t| t != 200)
+            .all(|t| cleaned[t] == long[t]));
+        // A series without seasonality is cleaned against all of its values.
+        let mut flat: Vec<f64> = (0..50).map(|t| 10.0 + (t % 5) as f64 * 0.1).collect();
+        flat[30] = 90.0;
+        assert_eq!(clean_anomalies(&flat, Some(&mad), 1).unwrap().1, 1);
     }
 }

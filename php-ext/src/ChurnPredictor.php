@@ -8,7 +8,6 @@ use FFI;
 use FFI\CData;
 use TenantMl\Exception\InvalidArgumentException;
 use TenantMl\Exception\ParseException;
-use TenantMl\Exception\TenantMlException;
 
 /**
  * Churn prediction: the probability that a tenant cancels within a horizon
@@ -40,6 +39,8 @@ use TenantMl\Exception\TenantMlException;
  */
 final class ChurnPredictor
 {
+    use NativeFile;
+
     /** TmlChurnRegime codes. */
     private const REGIMES = [0 => 'model', 1 => 'cold_start', 3 => 'fallback'];
 
@@ -143,36 +144,6 @@ final class ChurnPredictor
         $ffi = Native::ffi();
         $out = $ffi->new('TmlChurnPredictor*');
         $status = $ffi->tml_churn_rules_only(self::params($params), FFI::addr($out));
-        if ($status !== 0) {
-            throw Native::exception($status, $ffi);
-        }
-        return new self($ffi, $out);
-    }
-
-    /** Read a predictor from toBytes() output; damaged or foreign bytes are a BadModelFileException. */
-    public static function fromBytes(string $bytes): self
-    {
-        $ffi = Native::ffi();
-        $len = strlen($bytes);
-        $data = null;
-        if ($len > 0) {
-            $data = $ffi->new("uint8_t[{$len}]");
-            FFI::memcpy($data, $bytes, $len);
-        }
-        $out = $ffi->new('TmlChurnPredictor*');
-        $status = $ffi->tml_churn_from_bytes($data, $len, FFI::addr($out));
-        if ($status !== 0) {
-            throw Native::exception($status, $ffi);
-        }
-        return new self($ffi, $out);
-    }
-
-    /** Read a predictor file written by save(). */
-    public static function load(string $path): self
-    {
-        $ffi = Native::ffi();
-        $out = $ffi->new('TmlChurnPredictor*');
-        $status = $ffi->tml_churn_load(self::path($path), FFI::addr($out));
         if ($status !== 0) {
             throw Native::exception($status, $ffi);
         }
@@ -373,70 +344,6 @@ final class ChurnPredictor
         }
     }
 
-    /** The predictor in the model file format (checksummed), e.g. for a Laravel filesystem disk. */
-    public function toBytes(): string
-    {
-        $bytes = $this->ffi->new('TmlBytes');
-        $status = $this->ffi->tml_churn_to_bytes($this->live(), FFI::addr($bytes));
-        if ($status !== 0) {
-            throw Native::exception($status, $this->ffi);
-        }
-        try {
-            return $bytes->len === 0 ? '' : FFI::string($bytes->data, $bytes->len);
-        } finally {
-            $this->ffi->tml_bytes_free($bytes->data, $bytes->len);
-        }
-    }
-
-    /** Write the predictor file atomically (temporary file, fsync, rename). */
-    public function save(string $path): void
-    {
-        $status = $this->ffi->tml_churn_save($this->live(), self::path($path));
-        if ($status !== 0) {
-            throw Native::exception($status, $this->ffi);
-        }
-    }
-
-    public function __destruct()
-    {
-        if ($this->handle !== null) {
-            $this->ffi->tml_churn_free($this->handle);
-            $this->handle = null;
-        }
-    }
-
-    /** serialize() stores the predictor bytes (e.g. for a Laravel cache store). */
-    public function __serialize(): array
-    {
-        return ['bytes' => $this->toBytes()];
-    }
-
-    /** @param array{bytes: string} $data */
-    public function __unserialize(array $data): void
-    {
-        if (!is_string($data['bytes'] ?? null)) {
-            throw new TenantMlException('serialized TenantMl\ChurnPredictor has no predictor bytes');
-        }
-        $other = self::fromBytes($data['bytes']);
-        $this->ffi = $other->ffi;
-        $this->handle = $other->handle;
-        $this->nFeatures = $other->nFeatures;
-        $this->row = $other->row;
-        $this->probability = $other->probability;
-        $this->regime = $other->regime;
-        $other->handle = null;
-    }
-
-    /** A predictor owns its native handle: copy it with fromBytes($p->toBytes()). */
-    private function __clone()
-    {
-    }
-
-    private function live(): CData
-    {
-        return $this->handle ?? throw new TenantMlException('this ChurnPredictor has been released');
-    }
-
     /** @param array<array-key, float|int|null> $features */
     private function packRow(array $features): string
     {
@@ -583,16 +490,14 @@ final class ChurnPredictor
         }
     }
 
-    private static function path(string $path): string
-    {
-        if (str_contains($path, "\0")) {
-            throw self::invalid('path contains a NUL byte');
-        }
-        return $path;
-    }
-
     private static function invalid(string $message): InvalidArgumentException
     {
         return new InvalidArgumentException("invalid argument: {$message}", Native::STATUS_INVALID_ARGUMENT);
+    }
+
+    /** @return array{0: string, 1: string} the C handle type and the function prefix (NativeFile) */
+    private static function native(): array
+    {
+        return ['TmlChurnPredictor', 'tml_churn'];
     }
 }

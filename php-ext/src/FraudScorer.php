@@ -42,6 +42,8 @@ use TenantMl\Exception\TenantMlException;
  */
 final class FraudScorer
 {
+    use NativeFile;
+
     private const DECISIONS = [0 => 'approve', 1 => 'review', 2 => 'decline'];
     private const REGIMES = [0 => 'model', 1 => 'cold_start', 2 => 'fallback'];
     /** Dictionary of each code field ('ip_country' shares the countries). */
@@ -256,36 +258,6 @@ final class FraudScorer
         return Native::decodeJson(Native::takeString($ffi, $json));
     }
 
-    /** Read a scorer from toBytes() output; damaged or foreign bytes are a BadModelFileException. */
-    public static function fromBytes(string $bytes): self
-    {
-        $ffi = Native::ffi();
-        $len = strlen($bytes);
-        $data = null;
-        if ($len > 0) {
-            $data = $ffi->new("uint8_t[{$len}]");
-            FFI::memcpy($data, $bytes, $len);
-        }
-        $out = $ffi->new('TmlFraudScorer*');
-        $status = $ffi->tml_fraud_from_bytes($data, $len, FFI::addr($out));
-        if ($status !== 0) {
-            throw Native::exception($status, $ffi);
-        }
-        return new self($ffi, $out);
-    }
-
-    /** Read a scorer file written by save(). */
-    public static function load(string $path): self
-    {
-        $ffi = Native::ffi();
-        $out = $ffi->new('TmlFraudScorer*');
-        $status = $ffi->tml_fraud_load(self::path($path), FFI::addr($out));
-        if ($status !== 0) {
-            throw Native::exception($status, $ffi);
-        }
-        return new self($ffi, $out);
-    }
-
     /**
      * Score one transaction against the customer's recent history (without
      * the transaction itself; up to 100 rows, any order; later rows are ignored).
@@ -439,75 +411,6 @@ final class FraudScorer
         if ($status !== 0) {
             throw Native::exception($status, $this->ffi);
         }
-    }
-
-    /** The scorer in the model file format (checksummed), e.g. for a Laravel filesystem disk. */
-    public function toBytes(): string
-    {
-        $bytes = $this->ffi->new('TmlBytes');
-        $status = $this->ffi->tml_fraud_to_bytes($this->live(), FFI::addr($bytes));
-        if ($status !== 0) {
-            throw Native::exception($status, $this->ffi);
-        }
-        try {
-            return $bytes->len === 0 ? '' : FFI::string($bytes->data, $bytes->len);
-        } finally {
-            $this->ffi->tml_bytes_free($bytes->data, $bytes->len);
-        }
-    }
-
-    /** Write the scorer file atomically (temporary file, fsync, rename). */
-    public function save(string $path): void
-    {
-        $status = $this->ffi->tml_fraud_save($this->live(), self::path($path));
-        if ($status !== 0) {
-            throw Native::exception($status, $this->ffi);
-        }
-    }
-
-    public function __destruct()
-    {
-        if ($this->handle !== null) {
-            $this->ffi->tml_fraud_free($this->handle);
-            $this->handle = null;
-        }
-    }
-
-    /** serialize() stores the scorer bytes (e.g. for a Laravel cache store). */
-    public function __serialize(): array
-    {
-        return ['bytes' => $this->toBytes()];
-    }
-
-    /** @param array{bytes: string} $data */
-    public function __unserialize(array $data): void
-    {
-        if (!is_string($data['bytes'] ?? null)) {
-            throw new TenantMlException('serialized TenantMl\FraudScorer has no scorer bytes');
-        }
-        $other = self::fromBytes($data['bytes']);
-        $this->ffi = $other->ffi;
-        $this->handle = $other->handle;
-        $this->txn = $other->txn;
-        $this->txnPtr = $other->txnPtr;
-        $this->summary = $other->summary;
-        $this->summaryPtr = $other->summaryPtr;
-        $this->capacity = 0;
-        $this->codes = ['currency' => [], 'country' => [], 'category' => []];
-        $this->hitCodes = [0 => []];
-        $this->identity = null;
-        $this->reserve(128);
-        $other->handle = null;
-    }
-
-    /** A scorer owns its native handle: copy it with fromBytes($s->toBytes()). */
-    private function __clone()
-    {
-    }
-
-    private function live(): CData
-    {
-        return $this->handle ?? throw new TenantMlException('this FraudScorer has been released');
     }
 
     /** @return array{name: string, version: int, rule_codes: list<string>} */
@@ -928,16 +831,14 @@ final class FraudScorer
         return Native::encodeJson($value);
     }
 
-    private static function path(string $path): string
-    {
-        if (str_contains($path, "\0")) {
-            throw self::invalid('string contains a NUL byte');
-        }
-        return $path;
-    }
-
     private static function invalid(string $message): InvalidArgumentException
     {
         return new InvalidArgumentException("invalid argument: {$message}", Native::STATUS_INVALID_ARGUMENT);
+    }
+
+    /** @return array{0: string, 1: string} the C handle type and the function prefix (NativeFile) */
+    private static function native(): array
+    {
+        return ['TmlFraudScorer', 'tml_fraud'];
     }
 }

@@ -8,7 +8,6 @@ use FFI;
 use FFI\CData;
 use TenantMl\Exception\InvalidArgumentException;
 use TenantMl\Exception\ParseException;
-use TenantMl\Exception\TenantMlException;
 
 /**
  * A fitted tree model (gradient boosting, random forest, or a blend of both),
@@ -37,6 +36,8 @@ use TenantMl\Exception\TenantMlException;
  */
 final class Model
 {
+    use NativeFile;
+
     /** explain() directions and their tml_model_explain_json codes. */
     private const DIRECTIONS = ['increasing' => 0, 'decreasing' => 1, 'both' => 2];
 
@@ -142,46 +143,6 @@ final class Model
             $json,
             FFI::addr($out)
         );
-        if ($status !== 0) {
-            throw Native::exception($status, $ffi);
-        }
-        return new self($ffi, $out);
-    }
-
-    /**
-     * Read a model from bytes written by toBytes() (or the model file format).
-     *
-     * @throws \TenantMl\Exception\BadModelFileException for empty, truncated, corrupted, foreign or
-     *         newer-version bytes
-     */
-    public static function fromBytes(string $bytes): self
-    {
-        $ffi = Native::ffi();
-        $len = strlen($bytes);
-        $data = null;
-        if ($len > 0) {
-            $data = $ffi->new("uint8_t[{$len}]");
-            FFI::memcpy($data, $bytes, $len);
-        }
-        $out = $ffi->new('TmlModel*');
-        $status = $ffi->tml_model_from_bytes($data, $len, FFI::addr($out));
-        if ($status !== 0) {
-            throw Native::exception($status, $ffi);
-        }
-        return new self($ffi, $out);
-    }
-
-    /**
-     * Read a model file written by save().
-     *
-     * @throws \TenantMl\Exception\IoException when the file cannot be read
-     * @throws \TenantMl\Exception\BadModelFileException when it is not a valid model file
-     */
-    public static function load(string $path): self
-    {
-        $ffi = Native::ffi();
-        $out = $ffi->new('TmlModel*');
-        $status = $ffi->tml_model_load(self::path($path), FFI::addr($out));
         if ($status !== 0) {
             throw Native::exception($status, $ffi);
         }
@@ -353,66 +314,6 @@ final class Model
         }
     }
 
-    /** The model in the model file format (checksummed), e.g. for a Laravel filesystem disk. */
-    public function toBytes(): string
-    {
-        $bytes = $this->ffi->new('TmlBytes');
-        $status = $this->ffi->tml_model_to_bytes($this->handle, FFI::addr($bytes));
-        if ($status !== 0) {
-            throw Native::exception($status, $this->ffi);
-        }
-        try {
-            return $bytes->len === 0 ? '' : FFI::string($bytes->data, $bytes->len);
-        } finally {
-            $this->ffi->tml_bytes_free($bytes->data, $bytes->len);
-        }
-    }
-
-    /**
-     * Write the model file atomically (temporary file, fsync, rename).
-     *
-     * @throws \TenantMl\Exception\IoException when it cannot be written
-     */
-    public function save(string $path): void
-    {
-        $status = $this->ffi->tml_model_save($this->handle, self::path($path));
-        if ($status !== 0) {
-            throw Native::exception($status, $this->ffi);
-        }
-    }
-
-    public function __destruct()
-    {
-        if ($this->handle !== null) {
-            $this->ffi->tml_model_free($this->handle);
-            $this->handle = null;
-        }
-    }
-
-    /** serialize() stores the model bytes (e.g. for a Laravel cache store). */
-    public function __serialize(): array
-    {
-        return ['bytes' => $this->toBytes()];
-    }
-
-    /** @param array{bytes: string} $data */
-    public function __unserialize(array $data): void
-    {
-        if (!is_string($data['bytes'] ?? null)) {
-            throw new TenantMlException('serialized TenantMl\Model has no model bytes');
-        }
-        $other = self::fromBytes($data['bytes']);
-        $this->ffi = $other->ffi;
-        $this->handle = $other->handle;
-        $other->handle = null;
-        $this->init();
-    }
-
-    /** A model owns its native handle: copy it with fromBytes($model->toBytes()). */
-    private function __clone()
-    {
-    }
-
     /** Per-handle state: the row buffer and the output slot. Frees the handle if it fails. */
     private function init(): void
     {
@@ -582,16 +483,14 @@ final class Model
         return Native::encodeJson($value) ?? '{}';
     }
 
-    private static function path(string $path): string
-    {
-        if (str_contains($path, "\0")) {
-            throw self::invalid('path contains a NUL byte');
-        }
-        return $path;
-    }
-
     private static function invalid(string $message): InvalidArgumentException
     {
         return new InvalidArgumentException("invalid argument: {$message}", Native::STATUS_INVALID_ARGUMENT);
+    }
+
+    /** @return array{0: string, 1: string} the C handle type and the function prefix (NativeFile) */
+    private static function native(): array
+    {
+        return ['TmlModel', 'tml_model'];
     }
 }

@@ -7,7 +7,6 @@ namespace TenantMl;
 use FFI;
 use FFI\CData;
 use TenantMl\Exception\InvalidArgumentException;
-use TenantMl\Exception\TenantMlException;
 
 /**
  * Usage forecasting: a global tree-ensemble forecaster fitted on one tenant's
@@ -37,6 +36,8 @@ use TenantMl\Exception\TenantMlException;
  */
 final class UsagePredictor
 {
+    use NativeFile;
+
     /** TmlRegime codes. */
     private const REGIMES = [0 => 'model', 1 => 'cold_start_prior', 2 => 'blended', 3 => 'fallback'];
 
@@ -110,36 +111,6 @@ final class UsagePredictor
             self::encode($params),
             FFI::addr($out)
         );
-        if ($status !== 0) {
-            throw Native::exception($status, $ffi);
-        }
-        return new self($ffi, $out);
-    }
-
-    /** Read a predictor from toBytes() output; damaged or foreign bytes are a BadModelFileException. */
-    public static function fromBytes(string $bytes): self
-    {
-        $ffi = Native::ffi();
-        $len = strlen($bytes);
-        $data = null;
-        if ($len > 0) {
-            $data = $ffi->new("uint8_t[{$len}]");
-            FFI::memcpy($data, $bytes, $len);
-        }
-        $out = $ffi->new('TmlForecaster*');
-        $status = $ffi->tml_forecaster_from_bytes($data, $len, FFI::addr($out));
-        if ($status !== 0) {
-            throw Native::exception($status, $ffi);
-        }
-        return new self($ffi, $out);
-    }
-
-    /** Read a predictor file written by save(). */
-    public static function load(string $path): self
-    {
-        $ffi = Native::ffi();
-        $out = $ffi->new('TmlForecaster*');
-        $status = $ffi->tml_forecaster_load(self::path($path), FFI::addr($out));
         if ($status !== 0) {
             throw Native::exception($status, $ffi);
         }
@@ -371,63 +342,6 @@ final class UsagePredictor
         $this->nameVersion = null;
     }
 
-    /** The predictor in the model file format (checksummed), e.g. for a Laravel filesystem disk. */
-    public function toBytes(): string
-    {
-        $bytes = $this->ffi->new('TmlBytes');
-        $status = $this->ffi->tml_forecaster_to_bytes($this->live(), FFI::addr($bytes));
-        if ($status !== 0) {
-            throw Native::exception($status, $this->ffi);
-        }
-        try {
-            return $bytes->len === 0 ? '' : FFI::string($bytes->data, $bytes->len);
-        } finally {
-            $this->ffi->tml_bytes_free($bytes->data, $bytes->len);
-        }
-    }
-
-    /** Write the predictor file atomically (temporary file, fsync, rename). */
-    public function save(string $path): void
-    {
-        $status = $this->ffi->tml_forecaster_save($this->live(), self::path($path));
-        if ($status !== 0) {
-            throw Native::exception($status, $this->ffi);
-        }
-    }
-
-    public function __destruct()
-    {
-        if ($this->handle !== null) {
-            $this->ffi->tml_forecaster_free($this->handle);
-            $this->handle = null;
-        }
-    }
-
-    /** serialize() stores the predictor bytes (e.g. for a Laravel cache store). */
-    public function __serialize(): array
-    {
-        return ['bytes' => $this->toBytes()];
-    }
-
-    /** @param array{bytes: string} $data */
-    public function __unserialize(array $data): void
-    {
-        if (!is_string($data['bytes'] ?? null)) {
-            throw new TenantMlException('serialized TenantMl\UsagePredictor has no predictor bytes');
-        }
-        $other = self::fromBytes($data['bytes']);
-        $this->ffi = $other->ffi;
-        $this->handle = $other->handle;
-        $this->regime = $other->regime;
-        $this->weight = $other->weight;
-        $other->handle = null;
-    }
-
-    /** A predictor owns its native handle: copy it with fromBytes($p->toBytes()). */
-    private function __clone()
-    {
-    }
-
     /** @return array{0: string, 1: int} */
     private function nameAndVersion(): array
     {
@@ -436,11 +350,6 @@ final class UsagePredictor
             $this->nameVersion = [(string) $info['name'], (int) $info['version']];
         }
         return $this->nameVersion;
-    }
-
-    private function live(): CData
-    {
-        return $this->handle ?? throw new TenantMlException('this UsagePredictor has been released');
     }
 
     /** Output buffers reused across calls of the same shape (the one-step hot path). */
@@ -690,16 +599,14 @@ final class UsagePredictor
         return Native::encodeJson($value);
     }
 
-    private static function path(string $path): string
-    {
-        if (str_contains($path, "\0")) {
-            throw self::invalid('path contains a NUL byte');
-        }
-        return $path;
-    }
-
     private static function invalid(string $message): InvalidArgumentException
     {
         return new InvalidArgumentException("invalid argument: {$message}", Native::STATUS_INVALID_ARGUMENT);
+    }
+
+    /** @return array{0: string, 1: string} the C handle type and the function prefix (NativeFile) */
+    private static function native(): array
+    {
+        return ['TmlForecaster', 'tml_forecaster'];
     }
 }

@@ -156,6 +156,14 @@ final class FraudScorerTest extends TestCase
         $why = $scorer->explain(self::txn(['amount' => 900]), self::cardTesting(), 1);
         $this->assertSame(['rule:card_testing'], array_column($why['reasons'], 'code'));
 
+        // A hard rule: its weight alone approves, its action makes the decision a review.
+        $hard = FraudScorer::rulesOnly(['rules' => [
+            ['type' => 'amount_over', 'limit' => 500, 'weight' => 0.1, 'action' => 'review'],
+        ]], ['countries' => ['DE', 'FR']]);
+        $held = $hard->score(self::txn(['amount' => 900, 'currency' => null, 'category' => null]), self::history());
+        $this->assertEqualsWithDelta(0.1, $held['score'], 1e-12);
+        $this->assertSame('review', $held['decision']);
+
         $default = FraudScorer::rulesOnly();
         $this->assertSame('default-rules', $default->info()['name']);
         $this->assertEquals(FraudScorer::defaultRules()['rules'], $default->info()['rules']['rules']);
@@ -245,6 +253,7 @@ final class FraudScorerTest extends TestCase
             [['rules' => [['type' => 'moon_phase', 'weight' => 0.5]]], 'moon_phase'],
             [['rules' => [['type' => 'amount_over', 'limit' => -5, 'weight' => 0.5]]], 'limit'],
             [['rules' => [['type' => 'amount_over', 'limit' => 5, 'weight' => 1.5]]], 'weight'],
+            [['rules' => [['type' => 'amount_over', 'limit' => 5, 'weight' => 0.5, 'action' => 'approve']]], 'action'],
         ];
         foreach ($bad as [$rules, $needle]) {
             try {

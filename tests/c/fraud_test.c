@@ -236,6 +236,20 @@ static void test_rules_only(void) {
     CHECK(tml_fraud_score(s, &t, NULL, NULL, NULL, NULL, NULL, 0, &out) == TML_STATUS_INVALID_ARGUMENT,
           "code outside an empty dictionary");
     tml_fraud_free(s);
+
+    /* A hard rule: weight 0.1 alone approves, its action makes it a review. */
+    const char *hard = "{\"rules\": [{\"type\": \"amount_over\", \"limit\": 500, \"weight\": 0.1, "
+                       "\"action\": \"review\"}]}";
+    s = NULL;
+    st = tml_fraud_rules_only(hard, NULL, &s);
+    CHECK(st == TML_STATUS_OK && s != NULL, "hard rule -> %d", st);
+    if (s != NULL) {
+        t.country = 0;
+        st = tml_fraud_score(s, &t, NULL, NULL, NULL, NULL, NULL, 0, &out);
+        CHECK(st == TML_STATUS_OK && fabs(out.score - 0.1) < 1e-12
+                  && out.decision == TML_FRAUD_DECISION_REVIEW, "hard rule decision %d", out.decision);
+        tml_fraud_free(s);
+    }
 }
 
 static void test_rules_config_errors(void) {
@@ -251,6 +265,9 @@ static void test_rules_config_errors(void) {
     CHECK(tml_fraud_rules_check("{\"rules\": [{\"type\": \"amount_over\", \"limit\": -1, \"weight\": 0.5}]}",
                                 NULL) == TML_STATUS_PARSE_ERROR && last_error_contains("limit"),
           "negative threshold");
+    CHECK(tml_fraud_rules_check("{\"rules\": [{\"type\": \"amount_over\", \"limit\": 1, \"weight\": 0.5, "
+                                "\"action\": \"approve\"}]}", NULL) == TML_STATUS_PARSE_ERROR
+              && last_error_contains("action"), "a rule cannot approve");
     CHECK(tml_fraud_rules_check(NULL, NULL) == TML_STATUS_NULL_POINTER, "NULL config");
     char *defaults = NULL;
     CHECK(tml_fraud_rules_default_json(&defaults) == TML_STATUS_OK

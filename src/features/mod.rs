@@ -63,10 +63,12 @@
 
 pub mod anomaly;
 pub mod calendar;
+pub mod cursor;
 mod lags;
 pub mod seasonality;
 pub mod spec;
 mod windows;
 
 pub use calendar::{LocalClock, LocalTime};
-pub use spec::{FeatureBuilder, FeatureSpec, RowCursor};
+pub use cursor::RowCursor;
+pub use spec::{FeatureBuilder, FeatureSpec};

@@ -6,6 +6,7 @@
 //! names and their order are a function of the spec only, documented in [`crate::features`].
 
 use super::calendar::{date_from_days, parse_date, LocalClock};
+use super::cursor::RowCursor;
 use super::lags::{lag, ratio, reciprocals, seasonal_mean, CalendarTables, DATE_FEATURES};
 use super::windows::{min_max, quantile_of, Ewm, Expanding, Moments, SortedWindow};
 use crate::error::{Error, Result};
@@ -310,7 +311,7 @@ struct WindowState {
     sorted: SortedWindow,
 }
 
-fn check_values(values: &[f64]) -> Result<()> {
+pub(super) fn check_values(values: &[f64]) -> Result<()> {
     match values.iter().position(|x| x.is_infinite()) {
         Some(i) => Err(Error::InvalidArgument(format!(
             "value {i} is infinite (use NaN for a missing period)"
@@ -373,7 +374,7 @@ impl FeatureBuilder {
     }
 
     /// Timestamp of period `t`, or an error when it overflows.
-    fn timestamp(&self, start: i64, t: usize) -> Result<i64> {
+    pub(super) fn timestamp(&self, start: i64, t: usize) -> Result<i64> {
         i64::try_from(t)
             .ok()
             .and_then(|t| t.checked_mul(self.spec.frequency))
@@ -571,7 +572,7 @@ impl FeatureBuilder {
     }
 
     /// The row of period `history.len()` at timestamp `ts`, given the expanding states.
-    fn finish_row(
+    pub(super) fn finish_row(
         &self,
         history: &[f64],
         ts: i64,
@@ -604,74 +605,12 @@ impl FeatureBuilder {
     pub fn cursor(&self, history: &[f64], start: i64) -> Result<RowCursor<'_>> {
         self.timestamp(start, history.len())?;
         let (expanding, ewms) = self.pass(history)?;
-        Ok(RowCursor {
-            builder: self,
-            history: history.to_vec(),
+        Ok(RowCursor::new(
+            self,
+            history.to_vec(),
             start,
             expanding,
             ewms,
-        })
-    }
-}
-
-/// Incremental [`FeatureBuilder::row`]: O(lookback + windows) per step instead of a pass
-/// over the whole history.
-///
-/// ```
-/// use tenantml::features::FeatureSpec;
-/// let b = FeatureSpec::for_frequency(3600, &[]).unwrap().compile().unwrap();
-/// let history: Vec<f64> = (0..400).map(|i| (i % 24) as f64).collect();
-/// let mut cursor = b.cursor(&history, 0).unwrap();
-/// let (mut a, mut r) = (vec![0.0; b.len()], vec![0.0; b.len()]);
-/// cursor.push(3.5).unwrap(); // e.g. the forecast of period 400
-/// cursor.row(&mut a).unwrap(); // features of period 401
-/// let mut longer = history.clone();
-/// longer.push(3.5);
-/// b.row(&longer, 0, &mut r).unwrap();
-/// assert!(a.iter().zip(&r).all(|(x, y)| x.to_bits() == y.to_bits()));
-/// ```
-#[derive(Clone, Debug)]
-pub struct RowCursor<'a> {
-    builder: &'a FeatureBuilder,
-    history: Vec<f64>,
-    start: i64,
-    expanding: Expanding,
-    ewms: Vec<Ewm>,
-}
-
-impl RowCursor<'_> {
-    /// Appends the value of the next period (`NaN` = missing; infinite is rejected).
-    pub fn push(&mut self, value: f64) -> Result<()> {
-        check_values(&[value])?;
-        self.builder.timestamp(self.start, self.history.len() + 1)?;
-        self.history.push(value);
-        self.expanding.push(value);
-        self.ewms.iter_mut().for_each(|e| e.push(value));
-        Ok(())
-    }
-
-    /// Features of the period after the history so far; `out.len()` must be `len()`.
-    pub fn row(&self, out: &mut [f64]) -> Result<()> {
-        let b = self.builder;
-        if out.len() != b.len {
-            return Err(Error::InvalidArgument(format!(
-                "output row has {} slots, the spec has {} features",
-                out.len(),
-                b.len
-            )));
-        }
-        let ts = b.timestamp(self.start, self.history.len())?;
-        b.finish_row(&self.history, ts, &self.expanding, &self.ewms, out);
-        Ok(())
-    }
-
-    /// The builder this cursor makes rows for.
-    pub fn builder(&self) -> &FeatureBuilder {
-        self.builder
-    }
-
-    /// The history so far (the initial values plus everything pushed).
-    pub fn history(&self) -> &[f64] {
-        &self.history
+        ))
     }
 }

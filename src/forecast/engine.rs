@@ -12,7 +12,8 @@ use ndarray::{Array2, ArrayView2};
 
 use super::transform::{last_present, seasonal_base, TargetTransform};
 use crate::error::{Error, Result};
-use crate::features::spec::{FeatureBuilder, RowCursor};
+use crate::features::cursor::RowCursor;
+use crate::features::spec::FeatureBuilder;
 use crate::trees::model::{Model, ModelParams};
 
 /// One series as the engine sees it: already cleaned and divided by its scale.

@@ -13,7 +13,9 @@ use std::ffi::c_char;
 
 use super::model::{slice_arg, TmlBytes};
 use super::TmlStatus;
-use super::{borrow, free_handle, guard, handle_out, optional_str_arg, out, str_arg, string_out};
+use super::{
+    borrow, bytes_out, free_handle, guard, handle_out, optional_str_arg, out, str_arg, string_out,
+};
 use crate::error::{Error, Result};
 use crate::scoring::churn::{
     churn_features, ChurnParams, ChurnPredictor, ChurnScore, CooldownState, GeneratorSettings,
@@ -397,14 +399,7 @@ pub unsafe extern "C" fn tml_churn_to_bytes(
 ) -> TmlStatus {
     guard(|| {
         let p = &borrow(predictor, "predictor")?.predictor;
-        let slot = out(out_bytes, "out_bytes")?;
-        let bytes = p.to_bytes()?.into_boxed_slice();
-        let len = bytes.len();
-        *slot = TmlBytes {
-            data: Box::into_raw(bytes) as *mut u8,
-            len,
-        };
-        Ok(())
+        bytes_out(out_bytes, "out_bytes", || p.to_bytes())
     })
 }
 

@@ -10,7 +10,9 @@ use std::ffi::c_char;
 
 use super::model::{slice_arg, TmlBytes};
 use super::TmlStatus;
-use super::{borrow, free_handle, guard, handle_out, optional_str_arg, out, str_arg, string_out};
+use super::{
+    borrow, bytes_out, free_handle, guard, handle_out, optional_str_arg, out, str_arg, string_out,
+};
 use crate::data::series::{Series, SeriesOptions};
 use crate::error::{Error, Result};
 use crate::forecast::backtest::{backtest, BacktestOptions};
@@ -500,14 +502,7 @@ pub unsafe extern "C" fn tml_forecaster_to_bytes(
 ) -> TmlStatus {
     guard(|| {
         let p = &borrow(forecaster, "forecaster")?.predictor;
-        let slot = out(out_bytes, "out_bytes")?;
-        let bytes = p.to_bytes()?.into_boxed_slice();
-        let len = bytes.len();
-        *slot = TmlBytes {
-            data: Box::into_raw(bytes) as *mut u8,
-            len,
-        };
-        Ok(())
+        bytes_out(out_bytes, "out_bytes", || p.to_bytes())
     })
 }
 

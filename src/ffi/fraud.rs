@@ -22,7 +22,9 @@ use serde_json::json;
 
 use super::model::{slice_arg, TmlBytes};
 use super::TmlStatus;
-use super::{borrow, free_handle, guard, handle_out, optional_str_arg, out, str_arg, string_out};
+use super::{
+    borrow, bytes_out, free_handle, guard, handle_out, optional_str_arg, out, str_arg, string_out,
+};
 use crate::error::{Error, Result};
 use crate::scoring::fraud::{
     Decision, FeatureScratch, FraudParams, FraudScorer, GeneratorSettings, HistoryColumns,
@@ -586,14 +588,7 @@ pub unsafe extern "C" fn tml_fraud_to_bytes(
 ) -> TmlStatus {
     guard(|| {
         let s = &borrow(scorer, "scorer")?.scorer;
-        let slot = out(out_bytes, "out_bytes")?;
-        let bytes = s.to_bytes()?.into_boxed_slice();
-        let len = bytes.len();
-        *slot = TmlBytes {
-            data: Box::into_raw(bytes) as *mut u8,
-            len,
-        };
-        Ok(())
+        bytes_out(out_bytes, "out_bytes", || s.to_bytes())
     })
 }
 

@@ -169,6 +169,23 @@ pub(crate) fn string_out(
     Ok(())
 }
 
+/// Hands `make()`'s bytes to C (the output slot is checked first, so a NULL `out_ptr` costs
+/// no work); the caller frees them with `tml_bytes_free(data, len)`.
+pub(crate) fn bytes_out(
+    out_ptr: *mut model::TmlBytes,
+    what: &'static str,
+    make: impl FnOnce() -> Result<Vec<u8>>,
+) -> Result<()> {
+    let slot = out(out_ptr, what)?;
+    let bytes = make()?.into_boxed_slice();
+    let len = bytes.len();
+    *slot = model::TmlBytes {
+        data: Box::into_raw(bytes) as *mut u8,
+        len,
+    };
+    Ok(())
+}
+
 /// Moves a Rust value into a new opaque handle.
 pub(crate) fn handle_out<T>(value: T, out_ptr: *mut *mut T, what: &'static str) -> Result<()> {
     let slot = out(out_ptr, what)?;

@@ -10,7 +10,9 @@ use ndarray::ArrayView2;
 use serde::Serialize;
 
 use super::TmlStatus;
-use super::{borrow, free_handle, guard, handle_out, optional_str_arg, out, str_arg, string_out};
+use super::{
+    borrow, bytes_out, free_handle, guard, handle_out, optional_str_arg, out, str_arg, string_out,
+};
 use crate::error::{Error, Result};
 use crate::trees::explain::{Reason, ReasonDirection};
 use crate::trees::model::{Model, ModelParams};
@@ -357,14 +359,7 @@ pub unsafe extern "C" fn tml_model_to_bytes(
 ) -> TmlStatus {
     guard(|| {
         let model = borrow(model, "model")?;
-        let slot = out(out_bytes, "out_bytes")?;
-        let bytes = model.model.to_bytes()?.into_boxed_slice();
-        let len = bytes.len();
-        *slot = TmlBytes {
-            data: Box::into_raw(bytes) as *mut u8,
-            len,
-        };
-        Ok(())
+        bytes_out(out_bytes, "out_bytes", || model.model.to_bytes())
     })
 }
 

@@ -1,0 +1,111 @@
+//! The drift reference a fitted model carries in its file: a bounded summary of its
+//! training features and of its own predictions on them, kept in the model metadata under
+//! [`MODEL_REFERENCE_KEY`] so any model file (whatever its kind) can be checked for drift
+//! later, without the training data.
+
+use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    prediction_drift, DriftConfig, DriftReport, FeatureDrift, FeatureSchema, ReferenceColumn,
+    ReferenceSample,
+};
+use crate::error::{Error, Result};
+use crate::trees::format::ModelMetadata;
+
+/// Metadata `extra` key under which a model file stores its [`ModelReference`].
+pub const MODEL_REFERENCE_KEY: &str = "drift_reference";
+
+/// Values kept per numeric feature in a model's stored reference: about 9 KB of JSON per
+/// feature, and a KS test against 500 order statistics still sees a shift of a tenth of
+/// a standard deviation in a few thousand current rows.
+pub const MODEL_REFERENCE_SIZE: usize = 500;
+
+/// What a fitted model keeps for drift checks.
+///
+/// ```
+/// use ndarray::Array2;
+/// use tenantml::drift::{DriftConfig, FeatureSchema, ModelReference};
+/// use tenantml::trees::format::ModelMetadata;
+/// let train = Array2::from_shape_fn((1000, 2), |(i, j)| ((i * 7 + j * 3) % 100) as f64);
+/// let predictions: Vec<f64> = (0..1000).map(|i| (i % 10) as f64 / 10.0).collect();
+/// let schema = FeatureSchema::numeric(vec!["a".into(), "b".into()])?;
+/// let reference = ModelReference::build(train.view(), &schema, &predictions)?;
+/// let mut meta = ModelMetadata::default();
+/// reference.store_in(&mut meta)?;
+/// let back = ModelReference::from_metadata(&meta)?.expect("stored");
+/// let shifted = train.mapv(|v| v + 40.0);
+/// assert!(back.report(shifted.view(), &DriftConfig::default())?.dataset_drift);
+/// # Ok::<(), tenantml::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelReference {
+    /// The training features, in the model's column order.
+    pub features: ReferenceSample,
+    /// The model's predictions (scores, probabilities, forecasts) on its training rows;
+    /// `None` for a model that has none (e.g. a rules-only scorer).
+    pub predictions: Option<ReferenceColumn>,
+}
+
+impl ModelReference {
+    /// Summarises training features and predictions with [`MODEL_REFERENCE_SIZE`] values
+    /// per numeric column. `predictions` may be empty (no prediction reference kept).
+    pub fn build(
+        data: ArrayView2<f64>,
+        schema: &FeatureSchema,
+        predictions: &[f64],
+    ) -> Result<Self> {
+        let features = ReferenceSample::with_max_size(data, schema, MODEL_REFERENCE_SIZE)?;
+        let predictions = if predictions.is_empty() {
+            None
+        } else {
+            Some(ReferenceColumn::numeric(predictions, MODEL_REFERENCE_SIZE)?)
+        };
+        Ok(ModelReference {
+            features,
+            predictions,
+        })
+    }
+
+    /// Writes this reference into `meta.extra[MODEL_REFERENCE_KEY]`, replacing any.
+    pub fn store_in(&self, meta: &mut ModelMetadata) -> Result<()> {
+        meta.extra
+            .insert(MODEL_REFERENCE_KEY.to_string(), serde_json::to_value(self)?);
+        Ok(())
+    }
+
+    /// The reference a model file's metadata holds: `Ok(None)` when it holds none (a
+    /// file written before references were stored, or a rules-only model), an error
+    /// when the stored section is malformed.
+    pub fn from_metadata(meta: &ModelMetadata) -> Result<Option<Self>> {
+        let Some(value) = meta.extra.get(MODEL_REFERENCE_KEY) else {
+            return Ok(None);
+        };
+        let r: ModelReference = serde_json::from_value(value.clone())
+            .map_err(|e| Error::Parse(format!("stored drift reference: {e}")))?;
+        // Re-validate through the checked constructors' rules.
+        let features = ReferenceSample::from_json(&r.features.to_json()?)?;
+        if let Some(p) = &r.predictions {
+            p.validate("prediction")?;
+        }
+        Ok(Some(ModelReference {
+            features,
+            predictions: r.predictions,
+        }))
+    }
+
+    /// Drift of current feature rows (the model's column order) against the reference.
+    pub fn report(&self, current: ArrayView2<f64>, config: &DriftConfig) -> Result<DriftReport> {
+        self.features.report(current, config)
+    }
+
+    /// Drift of recent predictions against the stored ones; an error when the model
+    /// stored no predictions.
+    pub fn prediction_drift(&self, recent: &[f64], config: &DriftConfig) -> Result<FeatureDrift> {
+        let reference = self.predictions.as_ref().ok_or_else(|| {
+            Error::InvalidArgument("this model stored no reference predictions".into())
+        })?;
+        prediction_drift(reference, recent, config)
+    }
+}

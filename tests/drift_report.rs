@@ -452,3 +452,54 @@ fn prediction_drift_uses_the_stored_reference_predictions() {
     assert!(d.drifted);
     assert!(prediction_drift(&stored, &[], &config).is_err());
 }
+
+#[test]
+fn a_tree_model_carries_its_reference_unless_a_feature_is_never_finite() {
+    use tenantml::drift::{ModelReference, MODEL_REFERENCE_KEY};
+    use tenantml::trees::model::{Model, ModelParams};
+    let x = Array2::from_shape_fn((400, 3), |(i, j)| ((i * 31 + j * 17) % 97) as f64);
+    let y: Vec<f64> = (0..400).map(|i| x[[i, 0]] + x[[i, 2]]).collect();
+    let params =
+        ModelParams::from_json(r#"{"gbdt": {"rounds": 10}, "forest": {"trees": 4}}"#).unwrap();
+    let mut model = Model::fit(x.view(), &y, None, None, &params).unwrap();
+    assert!(ModelReference::attach(&mut model, x.view(), 0).unwrap());
+    let back = Model::from_bytes(&model.to_bytes().unwrap()).unwrap();
+    let reference = ModelReference::from_metadata(back.metadata())
+        .unwrap()
+        .expect("saved with the model");
+    assert_eq!(reference.features.features().len(), 3);
+    assert!(reference.predictions.is_some());
+    // The same seed gives the same reference.
+    assert_eq!(
+        ModelReference::of_model(&model, x.view(), 0).unwrap(),
+        reference
+    );
+    // Wrong width is refused; a never-finite column leaves nothing stored.
+    assert!(ModelReference::of_model(&model, x.slice(ndarray::s![.., ..2]), 0).is_err());
+    let mut holes = x.clone();
+    holes.column_mut(1).fill(f64::NAN);
+    let mut other = Model::fit(holes.view(), &y, None, None, &params).unwrap();
+    assert!(!ModelReference::attach(&mut other, holes.view(), 0).unwrap());
+    assert!(!other.metadata().extra.contains_key(MODEL_REFERENCE_KEY));
+}
+
+#[test]
+fn a_large_training_set_is_summarised_from_a_seeded_sample() {
+    use tenantml::drift::{ModelReference, ReferenceColumn, MODEL_REFERENCE_ROWS};
+    use tenantml::trees::model::{Model, ModelParams};
+    let n = MODEL_REFERENCE_ROWS * 2;
+    let x = Array2::from_shape_fn((n, 1), |(i, _)| (i % 1000) as f64);
+    let y: Vec<f64> = (0..n).map(|i| (i % 7) as f64).collect();
+    let params =
+        ModelParams::from_json(r#"{"gbdt": {"rounds": 3}, "forest": {"trees": 2}}"#).unwrap();
+    let model = Model::fit(x.view(), &y, None, None, &params).unwrap();
+    let a = ModelReference::of_model(&model, x.view(), 1).unwrap();
+    assert_eq!(a, ModelReference::of_model(&model, x.view(), 1).unwrap());
+    let ReferenceColumn::Numeric { values, count, .. } = &a.features.features()[0].column else {
+        panic!("numeric");
+    };
+    assert_eq!(*count as usize, MODEL_REFERENCE_ROWS);
+    // The sample's order statistics follow the uniform 0..999 closely.
+    let median = values[values.len() / 2];
+    assert!((median - 500.0).abs() < 25.0, "{median}");
+}

@@ -350,3 +350,69 @@ fn too_short_to_calibrate_still_gives_finite_intervals() {
         assert!(pt.lower[1] <= pt.lower[0] && pt.upper[0] <= pt.upper[1]);
     }
 }
+
+#[test]
+fn the_predictor_file_carries_a_drift_reference_of_its_features() {
+    use tenantml::drift::DriftConfig;
+    let v = usage(35, 20.0, 4);
+    let p = UsagePredictor::fit(&[series(&v, START)], &quick_params()).unwrap();
+    let reference = p.drift_reference().unwrap().expect("stored at fit");
+    let names: Vec<String> = reference
+        .features
+        .features()
+        .iter()
+        .map(|f| f.name.clone())
+        .collect();
+    assert_eq!(names, p.feature_spec().names());
+    // Forecast-model outputs are in the target transform's units: no prediction reference.
+    assert!(reference.predictions.is_none());
+    let back = UsagePredictor::from_bytes(&p.to_bytes().unwrap()).unwrap();
+    assert_eq!(back.drift_reference().unwrap(), Some(reference));
+
+    let config = DriftConfig::default();
+    // Three more weeks of the same tenant (another seed, ten times the level).
+    let same = usage(21, 200.0, 9);
+    let report = p
+        .feature_drift(&series(&same, START + 35 * 24 * HOUR), &config)
+        .unwrap();
+    assert!(!report.dataset_drift, "{}", report.to_json().unwrap());
+    // The business-day rhythm is gone: flat usage with noise.
+    let flat: Vec<f64> = usage(21, 20.0, 9)
+        .iter()
+        .enumerate()
+        .map(|(i, _)| 20.0 + (i % 5) as f64 * 0.1)
+        .collect();
+    let report = p.feature_drift(&series(&flat, START), &config).unwrap();
+    assert!(report.dataset_drift && report.share_drifted > 0.5);
+
+    let daily_series = Series::new(
+        &[START, START + 86_400],
+        &[1.0, 2.0],
+        &SeriesOptions::default(),
+    )
+    .unwrap();
+    let err = p
+        .feature_drift(&daily_series, &config)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("frequency"), "{err}");
+}
+
+#[test]
+fn a_predictor_without_a_reference_says_so() {
+    use tenantml::drift::{DriftConfig, MODEL_REFERENCE_KEY};
+    let v = usage(35, 20.0, 4);
+    let mut p = UsagePredictor::fit(&[series(&v, START)], &quick_params()).unwrap();
+    p.metadata_mut().extra.remove(MODEL_REFERENCE_KEY);
+    let err = p
+        .feature_drift(&series(&v, START), &DriftConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no drift reference"), "{err}");
+    // A damaged section is a parse error, not a silent "none".
+    p.metadata_mut().extra.insert(
+        MODEL_REFERENCE_KEY.into(),
+        serde_json::json!({"features": 3}),
+    );
+    assert!(matches!(p.drift_reference(), Err(Error::Parse(_))));
+}

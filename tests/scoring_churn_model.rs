@@ -333,3 +333,38 @@ fn predicting_with_flat_features_matches_tenant_input() {
     assert_eq!(info["regime"], "cold_start");
     assert_eq!(info["features"].as_array().unwrap().len(), N_FEATURES);
 }
+
+#[test]
+fn the_predictor_file_carries_a_drift_reference_of_its_features() {
+    use ndarray::Array2;
+    use tenantml::drift::{DriftConfig, ModelReference};
+    let p = predictor();
+    let reference = ModelReference::from_metadata(p.metadata())
+        .unwrap()
+        .expect("stored at fit");
+    assert_eq!(reference.features.features().len(), N_FEATURES);
+    assert!(reference.predictions.is_some());
+    let back = ChurnPredictor::from_bytes(&p.to_bytes().unwrap()).unwrap();
+    assert_eq!(
+        ModelReference::from_metadata(back.metadata())
+            .unwrap()
+            .as_ref(),
+        Some(&reference)
+    );
+    // Feature rows of other tenants from the same generator (another seed) do not drift
+    // as a whole; the same rows with every tenant 60 days more silent do.
+    let data = generate(&settings(), 5).unwrap();
+    let rows = build_rows(&data.tenants, &data.spec).unwrap();
+    let x: Array2<f64> = rows.features;
+    let config = DriftConfig::default();
+    let report = reference.report(x.view(), &config).unwrap();
+    assert!(report.share_drifted < 0.3, "{}", report.to_json().unwrap());
+    let recency = feature_names()
+        .iter()
+        .position(|n| n == "days_since_last_activity")
+        .expect("a recency feature");
+    let mut silent = x.clone();
+    silent.column_mut(recency).mapv_inplace(|d| d + 60.0);
+    let report = reference.report(silent.view(), &config).unwrap();
+    assert!(report.features[recency].drifted);
+}

@@ -426,3 +426,40 @@ fn the_model_keeps_its_lead_when_amounts_are_five_times_larger() {
         "model {auc_model} rules {auc_rules}"
     );
 }
+
+#[test]
+fn the_scorer_file_carries_a_drift_reference_with_its_scores() {
+    use tenantml::drift::{DriftConfig, ModelReference, ReferenceColumn};
+    let (_, scorer) = trained();
+    let reference = ModelReference::from_metadata(scorer.metadata())
+        .unwrap()
+        .expect("stored at fit");
+    let names: Vec<&str> = reference
+        .features
+        .features()
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    let model = scorer.model().expect("a fitted scorer has a model");
+    assert_eq!(names, model.feature_names());
+    let Some(ReferenceColumn::Numeric { values, .. }) = &reference.predictions else {
+        panic!(
+            "risk scores are stored as numbers: {:?}",
+            reference.predictions
+        );
+    };
+    assert!(values.iter().all(|p| (0.0..=1.0).contains(p)));
+    let back = FraudScorer::from_bytes(&scorer.to_bytes().unwrap()).unwrap();
+    let again = ModelReference::from_metadata(back.metadata()).unwrap();
+    assert_eq!(again.as_ref(), Some(&reference));
+    // Scores of the very same distribution do not drift; all-high scores do.
+    let config = DriftConfig::default();
+    assert!(!reference.prediction_drift(values, &config).unwrap().drifted);
+    let alarmed: Vec<f64> = values.iter().map(|p| (p + 0.5).min(1.0)).collect();
+    assert!(
+        reference
+            .prediction_drift(&alarmed, &config)
+            .unwrap()
+            .drifted
+    );
+}

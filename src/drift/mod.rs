@@ -49,4 +49,7 @@ pub use report::{
 mod policy;
 pub use policy::{PolicyInput, PolicyState, RetrainDecision, RetrainPolicy, RetrainReason};
 mod model_reference;
-pub use model_reference::{ModelReference, MODEL_REFERENCE_KEY, MODEL_REFERENCE_SIZE};
+pub use model_reference::{
+    ModelReference, MODEL_REFERENCE_KEY, MODEL_REFERENCE_PREDICTIONS, MODEL_REFERENCE_ROWS,
+    MODEL_REFERENCE_SIZE,
+};

@@ -3,7 +3,9 @@
 //! [`MODEL_REFERENCE_KEY`] so any model file (whatever its kind) can be checked for drift
 //! later, without the training data.
 
-use ndarray::ArrayView2;
+use ndarray::{Array2, ArrayView2, Axis};
+use rand::seq::index::sample;
+use rand::{rngs::StdRng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -12,6 +14,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::trees::format::ModelMetadata;
+use crate::trees::model::Model;
 
 /// Metadata `extra` key under which a model file stores its [`ModelReference`].
 pub const MODEL_REFERENCE_KEY: &str = "drift_reference";
@@ -20,6 +23,14 @@ pub const MODEL_REFERENCE_KEY: &str = "drift_reference";
 /// feature, and a KS test against 500 order statistics still sees a shift of a tenth of
 /// a standard deviation in a few thousand current rows.
 pub const MODEL_REFERENCE_SIZE: usize = 500;
+
+/// Training rows a model's reference is summarised from, at most: a seeded random sample
+/// beyond that (order statistics of 20,000 rows sit within about 1% of the full data's,
+/// and a large fit should not pay a sort of every column).
+pub const MODEL_REFERENCE_ROWS: usize = 20_000;
+
+/// Rows the reference predictions are computed on, at most.
+pub const MODEL_REFERENCE_PREDICTIONS: usize = 2_000;
 
 /// What a fitted model keeps for drift checks.
 ///
@@ -68,6 +79,61 @@ impl ModelReference {
         })
     }
 
+    /// The reference of a fitted tree model: its training rows `x` (at most
+    /// [`MODEL_REFERENCE_ROWS`] of them, a sample drawn with `seed`) summarised under the
+    /// model's feature names, and its own predictions on up to
+    /// [`MODEL_REFERENCE_PREDICTIONS`] of those rows (probabilities for a classifier).
+    /// Every feature is treated as numeric. Errors if a column has no finite value.
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use tenantml::drift::ModelReference;
+    /// use tenantml::trees::model::{Model, ModelParams};
+    /// let x = Array2::from_shape_fn((300, 2), |(i, j)| ((i * 13 + j * 7) % 50) as f64);
+    /// let y: Vec<f64> = (0..300).map(|i| x[[i, 0]] * 2.0).collect();
+    /// let params = ModelParams::from_json(r#"{"gbdt": {"rounds": 20}, "forest": {"trees": 5}}"#)?;
+    /// let mut model = Model::fit(x.view(), &y, None, None, &params)?;
+    /// let reference = ModelReference::of_model(&model, x.view(), 1)?;
+    /// reference.store_in(model.metadata_mut())?; // saved with the model from now on
+    /// assert_eq!(reference.features.features().len(), 2);
+    /// assert!(reference.predictions.is_some());
+    /// # Ok::<(), tenantml::Error>(())
+    /// ```
+    pub fn of_model(model: &Model, x: ArrayView2<f64>, seed: u64) -> Result<Self> {
+        if x.ncols() != model.n_features() {
+            return Err(Error::InvalidArgument(format!(
+                "the training matrix has {} columns, the model {} features",
+                x.ncols(),
+                model.n_features()
+            )));
+        }
+        let rows = sampled_rows(x, MODEL_REFERENCE_ROWS, seed);
+        let schema = FeatureSchema::numeric(model.feature_names().to_vec())?;
+        let features = ReferenceSample::with_max_size(rows.view(), &schema, MODEL_REFERENCE_SIZE)?;
+        let n = rows.nrows().min(MODEL_REFERENCE_PREDICTIONS);
+        let mut predictions = vec![0.0; n];
+        model.predict(rows.slice(ndarray::s![..n, ..]), &mut predictions)?;
+        let predictions = ReferenceColumn::numeric(&predictions, MODEL_REFERENCE_SIZE).ok();
+        Ok(ModelReference {
+            features,
+            predictions,
+        })
+    }
+
+    /// [`ModelReference::of_model`] stored in the model's own metadata (so it travels in
+    /// the model file). Returns `false`, storing nothing, when the reference cannot be
+    /// built because a feature has no finite training value: fitting must not fail for it.
+    pub fn attach(model: &mut Model, x: ArrayView2<f64>, seed: u64) -> Result<bool> {
+        match ModelReference::of_model(model, x, seed) {
+            Ok(reference) => {
+                reference.store_in(model.metadata_mut())?;
+                Ok(true)
+            }
+            Err(Error::InvalidArgument(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Writes this reference into `meta.extra[MODEL_REFERENCE_KEY]`, replacing any.
     pub fn store_in(&self, meta: &mut ModelMetadata) -> Result<()> {
         meta.extra
@@ -108,4 +174,16 @@ impl ModelReference {
         })?;
         prediction_drift(reference, recent, config)
     }
+}
+
+/// At most `max` rows of `x`, a random sample (seeded) in random order when there are
+/// more, all of them in order otherwise. Random, not evenly spaced: a stride can alias
+/// with a seasonal period of time-ordered rows.
+fn sampled_rows(x: ArrayView2<f64>, max: usize, seed: u64) -> Array2<f64> {
+    if x.nrows() <= max {
+        return x.to_owned();
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    let picked = sample(&mut rng, x.nrows(), max).into_vec();
+    x.select(Axis(0), &picked)
 }

@@ -13,6 +13,7 @@ use super::TmlStatus;
 use super::{
     borrow, bytes_out, free_handle, guard, handle_out, optional_str_arg, out, str_arg, string_out,
 };
+use crate::drift::ModelReference;
 use crate::error::{Error, Result};
 use crate::trees::explain::{Reason, ReasonDirection};
 use crate::trees::model::{Model, ModelParams};
@@ -113,7 +114,8 @@ pub unsafe extern "C" fn tml_model_fit(
             Some(json) => ModelParams::from_json(json)?,
             None => ModelParams::default(),
         };
-        let model = Model::fit(x, y, weights, valid, &params)?;
+        let mut model = Model::fit(x, y, weights, valid, &params)?;
+        ModelReference::attach(&mut model, x, params.seed.unwrap_or(0))?;
         handle_out(TmlModel { model }, out_model, "out_model")
     })
 }

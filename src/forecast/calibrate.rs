@@ -107,7 +107,8 @@ pub(crate) fn calibrate(
             start: s.start,
         })
         .collect();
-    let (model, direct, _) = fit_step_models(builder, &truncated, rule, params, direct_steps)?;
+    let fitted = fit_step_models(builder, &truncated, rule, params, direct_steps, false)?;
+    let (model, direct) = (fitted.one_step, fitted.direct);
     let baselines = [
         Baseline::Naive,
         Baseline::SeasonalNaive {

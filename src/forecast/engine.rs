@@ -11,6 +11,7 @@
 use ndarray::{Array2, ArrayView2};
 
 use super::transform::{last_present, seasonal_base, TargetTransform};
+use crate::drift::ModelReference;
 use crate::error::{Error, Result};
 use crate::features::cursor::RowCursor;
 use crate::features::spec::FeatureBuilder;
@@ -131,17 +132,30 @@ pub(crate) fn direct_training_rows(
 
 /// The one-step model and the direct models for steps 2..=`direct_steps` (empty for a
 /// recursive forecaster), fitted on the same series. Step models are fitted in turn (each
-/// fit is parallel inside); the seed of step `h` is the base seed plus `h - 1`.
+/// fit is parallel inside); the seed of step `h` is the base seed plus `h - 1`. With
+/// `keep_reference`, also the drift reference of the one-step model's training features
+/// (scaled units; no prediction reference, as its predictions are in the target
+/// transform's units).
 pub(crate) fn fit_step_models(
     builder: &FeatureBuilder,
     series: &[ScaledSeries<'_>],
     rule: TargetRule,
     params: &ModelParams,
     direct_steps: usize,
-) -> Result<(Model, Vec<Model>, usize)> {
+    keep_reference: bool,
+) -> Result<StepModels> {
     let (x, y) = training_rows(builder, series, rule)?;
     let one_step = Model::fit(ArrayView2::from(&x), &y, None, None, params)?;
     let rows = y.len();
+    // A feature with no finite training value (a weekly lag on a series shorter than a
+    // week) cannot be summarised: such a model stores no reference rather than failing.
+    let reference = keep_reference
+        .then(|| ModelReference::of_model(&one_step, x.view(), params.seed.unwrap_or(0)).ok())
+        .flatten()
+        .map(|r| ModelReference {
+            predictions: None,
+            ..r
+        });
     drop((x, y));
     let mut direct = Vec::new();
     for h in 2..=direct_steps {
@@ -150,7 +164,21 @@ pub(crate) fn fit_step_models(
         p.seed = params.seed.map(|s| s.wrapping_add(h as u64 - 1));
         direct.push(Model::fit(ArrayView2::from(&x), &y, None, None, &p)?);
     }
-    Ok((one_step, direct, rows))
+    Ok(StepModels {
+        one_step,
+        direct,
+        rows,
+        reference,
+    })
+}
+
+/// What [`fit_step_models`] fitted.
+pub(crate) struct StepModels {
+    pub one_step: Model,
+    pub direct: Vec<Model>,
+    /// Training rows of the one-step model.
+    pub rows: usize,
+    pub reference: Option<ModelReference>,
 }
 
 /// Forecasts `horizon` periods after `history` (scaled units): the first
@@ -354,7 +382,12 @@ mod tests {
             ..ModelParams::default()
         };
         params.gbdt.rounds = 20;
-        let (one, direct, rows) = fit_step_models(&b, &series, RULE, &params, 4).unwrap();
+        let StepModels {
+            one_step: one,
+            direct,
+            rows,
+            ..
+        } = fit_step_models(&b, &series, RULE, &params, 4, false).unwrap();
         assert_eq!(direct.len(), 3);
         assert!(rows > 300);
         let history = &values[..350];

@@ -70,6 +70,7 @@ pub mod backtest;
 pub mod baselines;
 mod calibrate;
 pub mod conformal;
+mod drift;
 mod engine;
 pub mod evaluate;
 pub mod fallback;

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calibrate::{calibrate, Combination, Residuals, WindowPlan};
 use super::conformal::Conformal;
-use super::engine::{fit_step_models, ScaledSeries, TargetRule};
+use super::engine::{fit_step_models, ScaledSeries, StepModels, TargetRule};
 use super::handover::HandoverPoint;
 use super::prepare::{detect_periods, prepare, resolve_frequency, synthetic_count};
 use super::schedule::learn_schedule;
@@ -274,8 +274,19 @@ impl UsagePredictor {
             period: main_period,
             lookback,
         };
-        let (model, direct, rows) =
-            fit_step_models(&builder, &scaled, rule, &model_params, params.direct_steps)?;
+        let StepModels {
+            one_step: model,
+            direct,
+            rows,
+            reference,
+        } = fit_step_models(
+            &builder,
+            &scaled,
+            rule,
+            &model_params,
+            params.direct_steps,
+            true,
+        )?;
 
         let summary = FitSummary {
             series: series.len(),
@@ -299,6 +310,9 @@ impl UsagePredictor {
             metadata
                 .training_metrics
                 .insert("seasonal_naive_scaled_mae".into(), r.baseline_mae);
+        }
+        if let Some(reference) = &reference {
+            reference.store_in(&mut metadata)?;
         }
         let mut predictor = UsagePredictor {
             stored: Stored {

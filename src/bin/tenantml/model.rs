@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use ndarray::Array2;
 use serde_json::{json, Map, Value};
 use tenantml::data::table::{write_column, Table};
+use tenantml::drift::ModelReference;
 use tenantml::trees::metrics;
 use tenantml::trees::model::{Calibration, FitProgress, Model, ModelKind, ModelParams, Task};
 
@@ -233,6 +234,8 @@ pub fn fit(args: FitArgs) -> Result<(), String> {
     let fit_seconds = started.elapsed().as_secs_f64();
     bar.finish();
     let mut model = fitted.map_err(|e| e.to_string())?;
+    ModelReference::attach(&mut model, x.view(), params.seed.unwrap_or(0))
+        .map_err(|e| e.to_string())?;
     model
         .metadata_mut()
         .extra

@@ -30,6 +30,7 @@ use super::input::TenantHistory;
 use super::labels::{build_rows, LabelSpec};
 use super::rule::InactivityRule;
 use super::score::{describe_feature, ChurnScore, TenantFacts};
+use crate::drift::ModelReference;
 use crate::error::{Error, Result};
 use crate::scoring::{ReasonSource, Regime, ScoreReason};
 use crate::trees::explain::ReasonDirection;
@@ -233,6 +234,10 @@ impl ChurnPredictor {
             "train_positive_rate".into(),
             positives as f64 / y.len() as f64,
         );
+        // Stored for drift checks; a feature with no finite value leaves none stored.
+        if let Ok(reference) = ModelReference::of_model(&model, x, params.seed) {
+            reference.store_in(&mut metadata)?;
+        }
         Ok(ChurnPredictor {
             stored: Stored {
                 params: params.clone(),

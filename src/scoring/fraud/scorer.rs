@@ -47,6 +47,7 @@ use super::types::{
     check_amount_time, check_thresholds, Decision, FraudScore, History, Schema, ScoreSummary,
     Transaction,
 };
+use crate::drift::ModelReference;
 use crate::error::{Error, Result};
 use crate::features::calendar::LocalClock;
 use crate::scoring::{ReasonSource, Regime, ScoreReason};
@@ -239,6 +240,12 @@ impl FraudScorer {
             .metadata
             .training_metrics
             .insert("fraud_rate".into(), positives as f64 / y.len() as f64);
+        // Stored for drift checks; a feature with no finite value leaves none stored.
+        if let Ok(reference) =
+            ModelReference::of_model(&model, x.view(), model_params.seed.unwrap_or(0))
+        {
+            reference.store_in(&mut scorer.metadata)?;
+        }
         scorer.model = Some(model);
         Ok(scorer)
     }

@@ -1,0 +1,71 @@
+//! Is a tenant's recent usage still like the data the forecaster was trained on? The
+//! predictor's file carries a summary of its training features (scaled units, see
+//! [`ModelReference`]); this compares the same features computed over a recent history.
+
+use ndarray::ArrayView2;
+
+use super::predictor::UsagePredictor;
+use super::prepare::prepare;
+use crate::data::series::Series;
+use crate::drift::{DriftConfig, DriftReport, ModelReference};
+use crate::error::{Error, Result};
+
+impl UsagePredictor {
+    /// The drift reference stored when this predictor was fitted: `None` for a file
+    /// written before references were stored, or when a training feature had no finite
+    /// value (e.g. a weekly lag on series shorter than a week).
+    pub fn drift_reference(&self) -> Result<Option<ModelReference>> {
+        ModelReference::from_metadata(self.metadata())
+    }
+
+    /// Feature drift of `recent` (the predictor's frequency) against the training
+    /// features: the same features, on the same per-series scale and anomaly cleaning as a
+    /// forecast uses, one row per period (rows whose lags reach before `recent` have
+    /// missing values, which the report drops and counts).
+    ///
+    /// ```
+    /// use tenantml::data::series::{Series, SeriesOptions};
+    /// use tenantml::drift::DriftConfig;
+    /// use tenantml::forecast::{ForecastParams, UsagePredictor};
+    /// let hourly = |days: i64, amplitude: f64| -> tenantml::Result<Series> {
+    ///     let ts: Vec<i64> = (0..24 * days).map(|h| 1_700_000_000 + h * 3600).collect();
+    ///     let v: Vec<f64> = (0..24 * days)
+    ///         .map(|h| 50.0 + amplitude * ((h % 24) as f64 / 24.0 * 6.283).sin())
+    ///         .collect();
+    ///     Series::new(&ts, &v, &SeriesOptions::default())
+    /// };
+    /// let mut params = ForecastParams::default();
+    /// params.model.gbdt.rounds = 30;
+    /// params.model.forest.trees = 10;
+    /// let predictor = UsagePredictor::fit(&[hourly(28, 20.0)?], &params)?;
+    /// let config = DriftConfig::default();
+    /// // Same shape, another level: scaling absorbs it. A flat series does not look alike.
+    /// assert!(!predictor.feature_drift(&hourly(14, 20.0)?, &config)?.dataset_drift);
+    /// assert!(predictor.feature_drift(&hourly(14, 0.5)?, &config)?.dataset_drift);
+    /// # Ok::<(), tenantml::Error>(())
+    /// ```
+    pub fn feature_drift(&self, recent: &Series, config: &DriftConfig) -> Result<DriftReport> {
+        if recent.frequency() != self.frequency() {
+            return Err(Error::InvalidArgument(format!(
+                "the series has frequency {} s but the predictor was fitted on {} s",
+                recent.frequency(),
+                self.frequency()
+            )));
+        }
+        let reference = self.drift_reference()?.ok_or_else(|| {
+            Error::InvalidArgument("this predictor stores no drift reference".into())
+        })?;
+        let values = recent.values();
+        let prepared = prepare(
+            values,
+            recent.start(),
+            self.stored.params.anomaly.as_ref(),
+            self.stored.main_period,
+            None,
+        )?;
+        let matrix = self.builder.matrix(&prepared.values, recent.start())?;
+        let rows = ArrayView2::from_shape((values.len(), self.builder.len()), &matrix)
+            .map_err(|e| Error::InvalidArgument(format!("feature matrix: {e}")))?;
+        reference.report(rows, config)
+    }
+}

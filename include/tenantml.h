@@ -173,7 +173,7 @@ typedef enum {
   /*
    The current ABI version (`TML_ABI_VERSION` in C).
    */
-  TML_ABI_VERSION = 1,
+  TML_ABI_VERSION = 2,
 } TmlAbi;
 
 /*
@@ -808,7 +808,9 @@ void tml_forecaster_free(TmlForecaster *forecaster);
  `out_timestamps` and `out_forecast`, and, for `n_levels` levels (percent, e.g. 80 and
  95), `horizon * n_levels` bounds to `out_lower` and `out_upper` (step-major: step 0's
  levels first; both may be NULL when `n_levels` is 0). `out_regime` and
- `out_model_weight` may be NULL.
+ `out_model_weight` may be NULL. `tenant_days` is how many days of data the tenant has
+ in all when the history passed is only its recent window (0: unknown); the larger of it
+ and the history's own length picks the regime (model, blended or cold-start prior).
 
  # Safety
  Every non-NULL pointer points to as many values as stated (readable inputs, writable
@@ -822,6 +824,7 @@ TmlStatus tml_forecaster_forecast(const TmlForecaster *forecaster,
                                   size_t horizon,
                                   const double *levels,
                                   size_t n_levels,
+                                  double tenant_days,
                                   int64_t *out_timestamps,
                                   double *out_forecast,
                                   double *out_lower,
@@ -845,6 +848,7 @@ TmlStatus tml_forecaster_forecast_grid(const TmlForecaster *forecaster,
                                        size_t horizon,
                                        const double *levels,
                                        size_t n_levels,
+                                       double tenant_days,
                                        int64_t *out_timestamps,
                                        double *out_forecast,
                                        double *out_lower,
@@ -869,6 +873,7 @@ TmlStatus tml_forecaster_forecast_json(const TmlForecaster *forecaster,
                                        size_t horizon,
                                        const double *levels,
                                        size_t n_levels,
+                                       double tenant_days,
                                        char **out_json);
 
 /*

@@ -296,6 +296,10 @@ fn bad_input_is_a_clear_error() {
     assert!(msg(p.forecast(&s, 5, &[100.0])).contains("levels"));
     assert!(msg(p.forecast(&s, 5, &[f64::NAN])).contains("levels"));
     assert!(msg(p.forecast_values(START, &[1.0, f64::INFINITY], 5, &[])).contains("infinite"));
+    for days in [f64::NAN, f64::INFINITY, -1.0] {
+        let r = p.forecast_values_aged(START, &v, 5, &[], days);
+        assert!(msg(r).contains("days of data"), "{days}");
+    }
     assert!(msg(p.forecast_values(i64::MAX - 10, &[], 5, &[])).contains("0000-9999"));
     assert!(msg(p.forecast_values(i64::MIN, &[1.0], 5, &[])).contains("0000-9999"));
     let daily = Series::new(

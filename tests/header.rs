@@ -51,7 +51,7 @@ fn header_is_plain_c_for_php_ffi() {
         "tml_last_error",
         "tml_string_free",
         "tml_breaker_allow",
-        "TML_ABI_VERSION = 1",
+        "TML_ABI_VERSION = 2",
     ] {
         assert!(header.contains(symbol), "header lacks {symbol}");
     }

@@ -43,7 +43,7 @@ use TenantMl\Exception\TenantMlException;
 final class Native
 {
     /** C ABI version this package speaks (TML_ABI_VERSION in tenantml.h). */
-    public const ABI_VERSION = 1;
+    public const ABI_VERSION = 2;
 
     /** FFI scope name written by bin/tenantml-preload.php. */
     public const SCOPE = 'TENANTML';

@@ -124,6 +124,11 @@ final class UsagePredictor
      * the cold-start prior and starts at $start (unix seconds or ISO 8601;
      * required then, ignored otherwise).
      *
+     * $tenantDays is how many days of data the tenant has in all, when only its
+     * recent window is passed (enough for the lags, and faster): the larger of
+     * it and the window's own length picks the regime, so a mature tenant is
+     * answered by the model even from two weeks of history. 0 = unknown.
+     *
      * @param list<int|string> $timestamps
      * @param list<int|float|null> $values
      * @param list<int|float> $levels interval levels in percent, e.g. [80, 95]
@@ -137,6 +142,7 @@ final class UsagePredictor
         int $horizon,
         array $levels = [80, 95],
         int|string|null $start = null,
+        float $tenantDays = 0.0,
     ): array {
         $handle = $this->live();
         [$t, $v, $n] = self::packPoints($timestamps, $values, 'history');
@@ -160,6 +166,7 @@ final class UsagePredictor
                 $horizon,
                 $levelBuffer,
                 $nLevels,
+                $tenantDays,
                 $out['timestamps'],
                 $out['forecast'],
                 $out['lower'],
@@ -174,14 +181,19 @@ final class UsagePredictor
      * the period at $start + $i * frequency (null or NAN = missing). No
      * timestamps are packed or sorted: the per-request hot path when usage is
      * stored per period. An empty $values is a tenant with no data, forecast
-     * from $start.
+     * from $start. $tenantDays as in forecast().
      *
      * @param list<int|float|null> $values
      * @param list<int|float> $levels
      * @return array same shape as forecast()
      */
-    public function forecastGrid(int|string $start, array $values, int $horizon, array $levels = [80, 95]): array
-    {
+    public function forecastGrid(
+        int|string $start,
+        array $values,
+        int $horizon,
+        array $levels = [80, 95],
+        float $tenantDays = 0.0,
+    ): array {
         $handle = $this->live();
         $first = self::timestamp($start, 'start');
         self::checkHorizon($horizon);
@@ -196,6 +208,7 @@ final class UsagePredictor
                 $horizon,
                 $levelBuffer,
                 $nLevels,
+                $tenantDays,
                 $out['timestamps'],
                 $out['forecast'],
                 $out['lower'],

@@ -94,6 +94,9 @@ final class UsagePredictorTest extends TestCase
         $this->assertSame('blended', $p->forecast($t, $v, 24)['regime']);
         [$t, $v] = self::usage(7, 30.0, 2, $start);
         $this->assertSame('blended', $p->forecast($t, $v, 24)['regime']);
+        // The same week passed as the recent window of a tenant with 90 days of data.
+        $this->assertSame('model', $p->forecast($t, $v, 24, [80], null, 90.0)['regime']);
+        $this->assertSame('model', $p->forecastGrid($t[0], $v, 24, [80], 90.0)['regime']);
         [$t, $v] = self::usage(30, 30.0, 2, $start);
         $this->assertSame('model', $p->forecast($t, $v, 24)['regime']);
         $learned = self::predictor()->info()['handover_schedule'];
@@ -220,6 +223,8 @@ final class UsagePredictorTest extends TestCase
         yield 'infinite value' => [static fn (UsagePredictor $p) => $p->forecast([self::START], [INF], 3), 'finite'];
         yield 'no offset' => [static fn (UsagePredictor $p) => $p->forecast(['2024-01-01T00:00:00'], [1.0], 3), 'offset'];
         yield 'start past 9999' => [static fn (UsagePredictor $p) => $p->forecastGrid(PHP_INT_MAX - 10, [], 3), '9999'];
+        yield 'NaN tenant days' => [static fn (UsagePredictor $p) => $p->forecast($t, $v, 3, [80], null, NAN), 'days of data'];
+        yield 'negative tenant days' => [static fn (UsagePredictor $p) => $p->forecastGrid(self::START, $v, 3, [80], -1.0), 'days of data'];
         yield 'empty without start' => [static fn (UsagePredictor $p) => $p->forecast([], [], 3), 'start'];
         yield 'off the grid' => [static fn (UsagePredictor $p) => $p->forecast([self::START, self::START + 1800], [1.0, 2.0], 3), 'grid'];
         yield 'fallback of nothing' => [static fn () => UsagePredictor::fallback([self::START], [null], 3, [80], null, 3600), 'missing'];

@@ -201,11 +201,12 @@ unsafe fn forecast_into(
     history: &[f64],
     horizon: usize,
     levels: &[f64],
+    tenant_days: f64,
     outputs: &Outputs,
 ) -> Result<()> {
     // No levels asked: compute one (cheap) rather than the defaults, and write none.
     let asked: &[f64] = if levels.is_empty() { &[50.0] } else { levels };
-    let f = p.forecast_values(start, history, horizon, asked)?;
+    let f = p.forecast_values_aged(start, history, horizon, asked, tenant_days)?;
     write_forecast(&f, levels.len(), outputs)
 }
 
@@ -244,7 +245,9 @@ unsafe fn history_arg(
 /// `out_timestamps` and `out_forecast`, and, for `n_levels` levels (percent, e.g. 80 and
 /// 95), `horizon * n_levels` bounds to `out_lower` and `out_upper` (step-major: step 0's
 /// levels first; both may be NULL when `n_levels` is 0). `out_regime` and
-/// `out_model_weight` may be NULL.
+/// `out_model_weight` may be NULL. `tenant_days` is how many days of data the tenant has
+/// in all when the history passed is only its recent window (0: unknown); the larger of it
+/// and the history's own length picks the regime (model, blended or cold-start prior).
 ///
 /// # Safety
 /// Every non-NULL pointer points to as many values as stated (readable inputs, writable
@@ -260,6 +263,7 @@ pub unsafe extern "C" fn tml_forecaster_forecast(
     horizon: usize,
     levels: *const f64,
     n_levels: usize,
+    tenant_days: f64,
     out_timestamps: *mut i64,
     out_forecast: *mut f64,
     out_lower: *mut f64,
@@ -277,6 +281,7 @@ pub unsafe extern "C" fn tml_forecaster_forecast(
             &history,
             horizon,
             levels,
+            tenant_days,
             &Outputs {
                 timestamps: out_timestamps,
                 forecast: out_forecast,
@@ -306,6 +311,7 @@ pub unsafe extern "C" fn tml_forecaster_forecast_grid(
     horizon: usize,
     levels: *const f64,
     n_levels: usize,
+    tenant_days: f64,
     out_timestamps: *mut i64,
     out_forecast: *mut f64,
     out_lower: *mut f64,
@@ -323,6 +329,7 @@ pub unsafe extern "C" fn tml_forecaster_forecast_grid(
             history,
             horizon,
             levels,
+            tenant_days,
             &Outputs {
                 timestamps: out_timestamps,
                 forecast: out_forecast,
@@ -353,6 +360,7 @@ pub unsafe extern "C" fn tml_forecaster_forecast_json(
     horizon: usize,
     levels: *const f64,
     n_levels: usize,
+    tenant_days: f64,
     out_json: *mut *mut c_char,
 ) -> TmlStatus {
     guard(|| {
@@ -360,7 +368,7 @@ pub unsafe extern "C" fn tml_forecaster_forecast_json(
         out(out_json, "out_json")?;
         let levels = slice_arg(levels, n_levels, "levels")?;
         let (start, history) = history_arg(p, timestamps, values, n_points, first_timestamp)?;
-        let f = p.forecast_values(start, &history, horizon, levels)?;
+        let f = p.forecast_values_aged(start, &history, horizon, levels, tenant_days)?;
         string_out(serde_json::to_string(&f)?, out_json, "out_json")
     })
 }

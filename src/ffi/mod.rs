@@ -25,7 +25,7 @@ pub mod model;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TmlAbi {
     /// The current ABI version (`TML_ABI_VERSION` in C).
-    Version = 1,
+    Version = 2,
 }
 
 /// Status of every fallible call: 0 is success, other codes are stable and never reused

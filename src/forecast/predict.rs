@@ -191,6 +191,59 @@ impl UsagePredictor {
         levels: &[f64],
         weight: Option<f64>,
     ) -> Result<Forecast> {
+        self.forecast_inner(start, values, horizon, levels, weight, 0.0)
+    }
+
+    /// [`UsagePredictor::forecast_values`] for a caller that passes only a tenant's recent
+    /// window (enough for the lags, and faster): `tenant_days` is how many days of data
+    /// the tenant has in all, and the larger of it and the window's own length decides
+    /// the regime, so a mature tenant forecast from its last two weeks is answered by the
+    /// model, not blended with the cold-start prior. 0 means unknown (the window's length
+    /// alone, as [`UsagePredictor::forecast_values`]).
+    ///
+    /// ```
+    /// # use tenantml::data::series::{Series, SeriesOptions};
+    /// # use tenantml::forecast::predictor::{ForecastParams, UsagePredictor};
+    /// # let t: Vec<i64> = (0..672).map(|i| 1_699_999_200 + i * 3600).collect();
+    /// # let v: Vec<f64> = (0..672).map(|i| 10.0 + 5.0 * ((i % 24) as f64 / 24.0 * 6.283).sin()).collect();
+    /// # let mut params = ForecastParams::default();
+    /// # params.model.gbdt.rounds = 30;
+    /// # params.model.forest.trees = 10;
+    /// # let predictor = UsagePredictor::fit(&[Series::new(&t, &v, &SeriesOptions::default())?], &params)?;
+    /// // Only the last two days are passed; the tenant has a year of data.
+    /// let window = &v[v.len() - 48..];
+    /// let start = t[t.len() - 48];
+    /// let young = predictor.forecast_values(start, window, 24, &[80.0])?;
+    /// let mature = predictor.forecast_values_aged(start, window, 24, &[80.0], 365.0)?;
+    /// assert_eq!(young.history_days, 2.0);
+    /// assert_eq!((mature.history_days, mature.regime.name()), (365.0, "model"));
+    /// # Ok::<(), tenantml::Error>(())
+    /// ```
+    pub fn forecast_values_aged(
+        &self,
+        start: i64,
+        values: &[f64],
+        horizon: usize,
+        levels: &[f64],
+        tenant_days: f64,
+    ) -> Result<Forecast> {
+        self.forecast_inner(start, values, horizon, levels, None, tenant_days)
+    }
+
+    fn forecast_inner(
+        &self,
+        start: i64,
+        values: &[f64],
+        horizon: usize,
+        levels: &[f64],
+        weight: Option<f64>,
+        tenant_days: f64,
+    ) -> Result<Forecast> {
+        if !(tenant_days.is_finite() && tenant_days >= 0.0) {
+            return Err(Error::InvalidArgument(format!(
+                "the tenant's days of data must be finite and >= 0, got {tenant_days}"
+            )));
+        }
         check_horizon(horizon)?;
         if let Some(w) = weight {
             if !(0.0..=1.0).contains(&w) {
@@ -217,7 +270,7 @@ impl UsagePredictor {
             levels.to_vec()
         };
         let freq = self.stored.frequency;
-        let days = history_days(values, freq);
+        let days = history_days(values, freq).max(tenant_days);
         let weight = weight.unwrap_or_else(|| {
             scheduled_weight(
                 &self.stored.handover,

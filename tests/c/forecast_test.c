@@ -76,7 +76,7 @@ static void test_forecast(TmlForecaster *f) {
     int64_t out_t[H];
     double out_f[H], lo[H * 2], up[H * 2], weight = -1.0;
     TmlRegime regime = TML_REGIME_FALLBACK;
-    TmlStatus st = tml_forecaster_forecast(f, ts, vs, N, 0, H, levels, 2, out_t, out_f, lo, up,
+    TmlStatus st = tml_forecaster_forecast(f, ts, vs, N, 0, H, levels, 2, 0.0, out_t, out_f, lo, up,
                                            &regime, &weight);
     CHECK(st == TML_STATUS_OK, "forecast -> %d", st);
     CHECK(regime == TML_REGIME_MODEL && weight == 1.0, "regime %d weight %f", regime, weight);
@@ -90,23 +90,36 @@ static void test_forecast(TmlForecaster *f) {
     CHECK(out_f[10] > 1.5 * out_f[2], "10:00 %f vs 02:00 %f", out_f[10], out_f[2]);
 
     /* No levels: no bounds written, NULL allowed. */
-    st = tml_forecaster_forecast(f, ts, vs, N, 0, H, NULL, 0, out_t, out_f, NULL, NULL, NULL, NULL);
+    st = tml_forecaster_forecast(f, ts, vs, N, 0, H, NULL, 0, 0.0, out_t, out_f, NULL, NULL, NULL, NULL);
     CHECK(st == TML_STATUS_OK, "forecast without levels -> %d", st);
 
     /* A tenant with no data: the cold-start prior, starting where we say. */
-    st = tml_forecaster_forecast(f, NULL, NULL, 0, START, H, levels, 1, out_t, out_f, lo, up,
+    st = tml_forecaster_forecast(f, NULL, NULL, 0, START, H, levels, 1, 0.0, out_t, out_f, lo, up,
                                  &regime, &weight);
     CHECK(st == TML_STATUS_OK && regime == TML_REGIME_COLD_START_PRIOR && weight == 0.0,
           "empty history -> %d regime %d", st, regime);
     CHECK(out_t[0] == START, "cold start first timestamp %lld", (long long)out_t[0]);
 
     /* Two days of history: blended. */
-    st = tml_forecaster_forecast(f, ts, vs, 48, 0, H, levels, 1, out_t, out_f, lo, up, &regime, &weight);
+    st = tml_forecaster_forecast(f, ts, vs, 48, 0, H, levels, 1, 0.0, out_t, out_f, lo, up, &regime, &weight);
     CHECK(st == TML_STATUS_OK && regime == TML_REGIME_BLENDED && weight > 0.0 && weight < 1.0,
           "two days -> %d regime %d weight %f", st, regime, weight);
 
+    /* The same two days from a tenant with a year of data: the model answers. */
+    st = tml_forecaster_forecast(f, ts, vs, 48, 0, H, levels, 1, 365.0, out_t, out_f, lo, up,
+                                 &regime, &weight);
+    CHECK(st == TML_STATUS_OK && regime == TML_REGIME_MODEL && weight == 1.0,
+          "two days of a mature tenant -> %d regime %d weight %f", st, regime, weight);
+    st = tml_forecaster_forecast(f, ts, vs, 48, 0, H, levels, 1, NAN, out_t, out_f, lo, up, NULL,
+                                 NULL);
+    CHECK(st == TML_STATUS_INVALID_ARGUMENT && last_error_contains("days of data"),
+          "NaN tenant days -> %d", st);
+    st = tml_forecaster_forecast(f, ts, vs, 48, 0, H, levels, 1, -1.0, out_t, out_f, lo, up, NULL,
+                                 NULL);
+    CHECK(st == TML_STATUS_INVALID_ARGUMENT, "negative tenant days -> %d", st);
+
     char *json = NULL;
-    st = tml_forecaster_forecast_json(f, ts, vs, N, 0, 3, NULL, 0, &json);
+    st = tml_forecaster_forecast_json(f, ts, vs, N, 0, 3, NULL, 0, 0.0, &json);
     CHECK(st == TML_STATUS_OK && json && strstr(json, "\"regime\":\"model\"")
               && strstr(json, "\"model_version\":2"), "forecast json %s", json ? json : "(null)");
     tml_string_free(json);
@@ -146,8 +159,8 @@ static void test_persistence(TmlForecaster *f, const char *dir) {
     CHECK(tml_forecaster_from_bytes(bytes.data, bytes.len, &back) == TML_STATUS_OK, "from_bytes");
     double a[3], b[3];
     int64_t t[3];
-    tml_forecaster_forecast(f, ts, vs, N, 0, 3, NULL, 0, t, a, NULL, NULL, NULL, NULL);
-    tml_forecaster_forecast(back, ts, vs, N, 0, 3, NULL, 0, t, b, NULL, NULL, NULL, NULL);
+    tml_forecaster_forecast(f, ts, vs, N, 0, 3, NULL, 0, 0.0, t, a, NULL, NULL, NULL, NULL);
+    tml_forecaster_forecast(back, ts, vs, N, 0, 3, NULL, 0, 0.0, t, b, NULL, NULL, NULL, NULL);
     CHECK(memcmp(a, b, sizeof a) == 0, "round trip forecasts differ");
     tml_forecaster_free(back);
 
@@ -189,31 +202,31 @@ static void test_error_paths(TmlForecaster *f) {
               == TML_STATUS_INVALID_ARGUMENT && g == NULL && last_error_contains("present values"),
           "every value missing");
 
-    CHECK(tml_forecaster_forecast(NULL, ts, vs, N, 0, 4, NULL, 0, out_t, out_f, NULL, NULL, NULL, NULL)
+    CHECK(tml_forecaster_forecast(NULL, ts, vs, N, 0, 4, NULL, 0, 0.0, out_t, out_f, NULL, NULL, NULL, NULL)
               == TML_STATUS_NULL_POINTER, "NULL forecaster");
-    CHECK(tml_forecaster_forecast(f, ts, vs, N, 0, 0, NULL, 0, out_t, out_f, NULL, NULL, NULL, NULL)
+    CHECK(tml_forecaster_forecast(f, ts, vs, N, 0, 0, NULL, 0, 0.0, out_t, out_f, NULL, NULL, NULL, NULL)
               == TML_STATUS_INVALID_ARGUMENT && last_error_contains("horizon"), "horizon 0");
-    CHECK(tml_forecaster_forecast(f, ts, vs, N, 0, 100000000, NULL, 0, out_t, out_f, NULL, NULL, NULL,
+    CHECK(tml_forecaster_forecast(f, ts, vs, N, 0, 100000000, NULL, 0, 0.0, out_t, out_f, NULL, NULL, NULL,
                                   NULL) == TML_STATUS_INVALID_ARGUMENT && last_error_contains("horizon"),
           "absurd horizon (checked before any output is written)");
-    CHECK(tml_forecaster_forecast(f, ts, vs, N, 0, 4, levels, 1, out_t, out_f, NULL, up, NULL, NULL)
+    CHECK(tml_forecaster_forecast(f, ts, vs, N, 0, 4, levels, 1, 0.0, out_t, out_f, NULL, up, NULL, NULL)
               == TML_STATUS_NULL_POINTER, "NULL lower with levels");
     double bad_level[1] = {100.0};
-    CHECK(tml_forecaster_forecast(f, ts, vs, N, 0, 4, bad_level, 1, out_t, out_f, lo, up, NULL, NULL)
+    CHECK(tml_forecaster_forecast(f, ts, vs, N, 0, 4, bad_level, 1, 0.0, out_t, out_f, lo, up, NULL, NULL)
               == TML_STATUS_INVALID_ARGUMENT, "level 100");
     double nan_level[1] = {NAN};
-    CHECK(tml_forecaster_forecast(f, ts, vs, N, 0, 4, nan_level, 1, out_t, out_f, lo, up, NULL, NULL)
+    CHECK(tml_forecaster_forecast(f, ts, vs, N, 0, 4, nan_level, 1, 0.0, out_t, out_f, lo, up, NULL, NULL)
               == TML_STATUS_INVALID_ARGUMENT, "level NaN");
     double inf_values[2] = {1.0, INFINITY};
-    CHECK(tml_forecaster_forecast(f, ts, inf_values, 2, 0, 4, NULL, 0, out_t, out_f, NULL, NULL, NULL, NULL)
+    CHECK(tml_forecaster_forecast(f, ts, inf_values, 2, 0, 4, NULL, 0, 0.0, out_t, out_f, NULL, NULL, NULL, NULL)
               == TML_STATUS_INVALID_ARGUMENT && last_error_contains("finite"), "infinite value");
     int64_t off_grid[2] = {START, START + 1800};
     double two[2] = {1.0, 2.0};
-    CHECK(tml_forecaster_forecast(f, off_grid, two, 2, 0, 4, NULL, 0, out_t, out_f, NULL, NULL, NULL, NULL)
+    CHECK(tml_forecaster_forecast(f, off_grid, two, 2, 0, 4, NULL, 0, 0.0, out_t, out_f, NULL, NULL, NULL, NULL)
               == TML_STATUS_INVALID_ARGUMENT, "off-grid history");
-    CHECK(tml_forecaster_forecast(f, ts, vs, N, 0, 4, NULL, 0, NULL, out_f, NULL, NULL, NULL, NULL)
+    CHECK(tml_forecaster_forecast(f, ts, vs, N, 0, 4, NULL, 0, 0.0, NULL, out_f, NULL, NULL, NULL, NULL)
               == TML_STATUS_NULL_POINTER, "NULL out_timestamps");
-    CHECK(tml_forecaster_forecast(f, NULL, NULL, 0, INT64_MAX - 10, 4, NULL, 0, out_t, out_f, NULL, NULL,
+    CHECK(tml_forecaster_forecast(f, NULL, NULL, 0, INT64_MAX - 10, 4, NULL, 0, 0.0, out_t, out_f, NULL, NULL,
                                   NULL, NULL) == TML_STATUS_INVALID_ARGUMENT, "start past year 9999");
     double nan_only[1] = {NAN};
     CHECK(tml_forecast_fallback(ts, nan_only, 1, HOUR, NULL, 4, NULL, 0, out_t, out_f, NULL, NULL)

@@ -76,6 +76,14 @@ fn forecast(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    // The production path: the recent window of a tenant with a year of data (model regime).
+    group.bench_function("one_step/two_weeks_of_a_one_year_tenant", |b| {
+        b.iter(|| {
+            predictor
+                .forecast_values_aged(two_weeks_start, black_box(two_weeks), 1, &[80.0], 365.0)
+                .unwrap()
+        })
+    });
     group.bench_function("24_steps/one_year_history", |b| {
         b.iter(|| {
             predictor

@@ -463,3 +463,52 @@ fn the_scorer_file_carries_a_drift_reference_with_its_scores() {
             .drifted
     );
 }
+
+#[test]
+fn a_longer_history_than_the_cap_scores_as_its_newest_rows() {
+    let (data, scorer) = trained();
+    let (t, _) = burst(data);
+    // 160 rows of one customer, shuffled in time order, a few after the transaction.
+    let history: Vec<Transaction> = (0..160)
+        .map(|i| Transaction {
+            amount: 5.0 + (i % 13) as f64,
+            timestamp: t.timestamp - 3_000 * ((i * 37) % 160) as i64 + 600,
+            ..t
+        })
+        .collect();
+    let mut newest: Vec<Transaction> = history
+        .iter()
+        .copied()
+        .filter(|h| h.timestamp <= t.timestamp)
+        .collect();
+    newest.sort_by_key(|h| h.timestamp);
+    let newest = newest.split_off(newest.len() - 100); // the fitted history_cap
+    let restore_order = |rows: &[Transaction]| -> Vec<Transaction> {
+        history
+            .iter()
+            .copied()
+            .filter(|h| rows.iter().any(|r| r.timestamp == h.timestamp))
+            .collect()
+    };
+    let capped = scorer.score(&t, history.as_slice()).unwrap();
+    let exact = scorer.score(&t, restore_order(&newest).as_slice()).unwrap();
+    assert_eq!(capped.score, exact.score);
+    assert_eq!(
+        scorer.features(&t, history.as_slice()).unwrap(),
+        scorer
+            .features(&t, restore_order(&newest).as_slice())
+            .unwrap()
+    );
+    // Uncapped, every earlier row would count.
+    use tenantml::features::calendar::LocalClock;
+    use tenantml::scoring::fraud::{compute_facts, compute_facts_capped, FeatureScratch};
+    let (clock, mut scratch) = (LocalClock::utc(), FeatureScratch::new());
+    let earlier = history
+        .iter()
+        .filter(|h| h.timestamp <= t.timestamp)
+        .count();
+    let all = compute_facts(&t, history.as_slice(), &clock, &mut scratch);
+    assert_eq!((earlier > 100, all.history_len), (true, earlier));
+    let cut = compute_facts_capped(&t, history.as_slice(), &clock, 100, &mut scratch);
+    assert_eq!(cut.history_len, 100);
+}

@@ -206,6 +206,8 @@ impl Facts {
 #[derive(Debug, Clone, Default)]
 pub struct FeatureScratch {
     amounts: Vec<f64>,
+    /// (timestamp, row) of the rows kept under a history cap.
+    kept: Vec<(i64, usize)>,
     pub(crate) row: Vec<f64>,
 }
 
@@ -273,7 +275,49 @@ pub fn compute_facts<H: History + ?Sized>(
     clock: &LocalClock,
     scratch: &mut FeatureScratch,
 ) -> Facts {
+    compute_facts_capped(txn, history, clock, usize::MAX, scratch)
+}
+
+/// [`compute_facts`] over at most the `cap` most recent history rows at or before the
+/// transaction (ties in time: the later in the input counts as more recent), as a scorer
+/// fitted with `history_cap = cap` saw them when training. A caller passing more rows
+/// gets the same features as one passing exactly the last `cap`.
+///
+/// ```
+/// use tenantml::features::calendar::LocalClock;
+/// use tenantml::scoring::fraud::{compute_facts_capped, FeatureScratch, Transaction};
+/// let t0 = 1_700_000_000;
+/// let history: Vec<Transaction> =
+///     (1..=5).map(|i| Transaction::new(t0 - 100 * i, 10.0 * i as f64)).collect();
+/// let clock = LocalClock::utc();
+/// let mut scratch = FeatureScratch::new();
+/// let facts = compute_facts_capped(&Transaction::new(t0, 1.0), history.as_slice(), &clock, 2, &mut scratch);
+/// assert_eq!((facts.history_len, facts.mean), (2, 15.0)); // the two newest: 10 and 20
+/// ```
+pub fn compute_facts_capped<H: History + ?Sized>(
+    txn: &Transaction,
+    history: &H,
+    clock: &LocalClock,
+    cap: usize,
+    scratch: &mut FeatureScratch,
+) -> Facts {
     let t = txn.timestamp;
+    if history.len() > cap {
+        // Only then pay for ranking the rows by time.
+        let kept = &mut scratch.kept;
+        kept.clear();
+        kept.extend((0..history.len()).filter_map(|i| {
+            let ts = history.get(i).timestamp;
+            (ts <= t).then_some((ts, i))
+        }));
+        if kept.len() > cap {
+            let cut = kept.len() - cap;
+            kept.select_nth_unstable(cut);
+            kept.drain(..cut);
+        }
+        kept.sort_unstable_by_key(|&(_, i)| i);
+    }
+    let capped = history.len() > cap;
     let amounts = &mut scratch.amounts;
     amounts.clear();
     let mut count = [1u32; 3];
@@ -284,8 +328,13 @@ pub fn compute_facts<H: History + ?Sized>(
     let mut method_first: Option<i64> = None;
     let mut country_seen = false;
     let mut failed_24h = 0u32;
-    for i in 0..history.len() {
-        let p = history.get(i);
+    let rows = if capped {
+        scratch.kept.len()
+    } else {
+        history.len()
+    };
+    for r in 0..rows {
+        let p = history.get(if capped { scratch.kept[r].1 } else { r });
         if p.timestamp > t {
             continue; // no look-ahead
         }

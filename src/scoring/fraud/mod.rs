@@ -38,8 +38,8 @@ pub mod scorer;
 pub mod types;
 
 pub use features::{
-    compute_facts, describe_feature, Facts, FeatureScratch, VelocityWindow, BASE_FEATURES,
-    N_BASE_FEATURES,
+    compute_facts, compute_facts_capped, describe_feature, Facts, FeatureScratch, VelocityWindow,
+    BASE_FEATURES, N_BASE_FEATURES,
 };
 pub use generator::{FraudPattern, GeneratorSettings, PatternMix, SyntheticData};
 pub use rules::{Rule, RuleKind, RulesConfig, MAX_RULES};

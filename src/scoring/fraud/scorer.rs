@@ -38,8 +38,8 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use super::features::{
-    check_inputs, clock_of, compute_facts, describe_feature, Facts, FeatureScratch, BASE_FEATURES,
-    N_BASE_FEATURES,
+    check_inputs, clock_of, compute_facts, compute_facts_capped, describe_feature, Facts,
+    FeatureScratch, BASE_FEATURES, N_BASE_FEATURES,
 };
 use super::generator::GeneratorSettings;
 use super::rules::RulesConfig;
@@ -271,7 +271,8 @@ impl FraudScorer {
         scratch: &mut FeatureScratch,
     ) -> Result<ScoreSummary> {
         check_inputs(&self.stored.schema, txn, history)?;
-        let facts = compute_facts(txn, history, &self.clock, scratch);
+        let cap = self.stored.history_cap as usize;
+        let facts = compute_facts_capped(txn, history, &self.clock, cap, scratch);
         let mut row = std::mem::take(&mut scratch.row);
         row.resize(self.stored.feature_names.len(), 0.0);
         let (rule_hits, rule_score) = self.write_row(&facts, &mut row);
@@ -328,7 +329,8 @@ impl FraudScorer {
     ) -> Result<FraudScore> {
         let mut scratch = FeatureScratch::new();
         let summary = self.score_with(txn, history, &mut scratch)?;
-        let facts = compute_facts(txn, history, &self.clock, &mut scratch);
+        let cap = self.stored.history_cap as usize;
+        let facts = compute_facts_capped(txn, history, &self.clock, cap, &mut scratch);
         let rules = self.stored.rules.rules();
         let mut hits: Vec<ScoreReason> = rules
             .iter()

@@ -105,7 +105,16 @@ impl AnomalyMethod {
 
     /// Flags the anomalous members of `group` (present values only), writing into `flags`
     /// at the matching `index`.
-    fn flag_group(&self, group: &[f64], index: &[usize], flags: &mut [bool]) {
+    /// `work` and `dev` are scratch buffers reused across groups (no allocation per phase
+    /// on the forecast path).
+    fn flag_group(
+        &self,
+        group: &[f64],
+        index: &[usize],
+        flags: &mut [bool],
+        work: &mut Vec<f64>,
+        dev: &mut Vec<f64>,
+    ) {
         let m = group.len();
         if m < 3 {
             return;
@@ -127,18 +136,21 @@ impl AnomalyMethod {
                 }
             }
             AnomalyMethod::Iqr { k } => {
-                let mut sorted = group.to_vec();
-                sorted.sort_by(f64::total_cmp);
-                let (q1, q3) = (quantile(&sorted, 0.25), quantile(&sorted, 0.75));
+                work.clear();
+                work.extend_from_slice(group);
+                work.sort_by(f64::total_cmp);
+                let (q1, q3) = (quantile(work, 0.25), quantile(work, 0.75));
                 let (lo, hi) = (q1 - k * (q3 - q1), q3 + k * (q3 - q1));
                 mark(&|v| v < lo || v > hi);
             }
             AnomalyMethod::Mad { threshold } => {
                 // Selection, not sorting: this runs on every forecast request's history.
-                let mut scratch = group.to_vec();
-                let med = median(&mut scratch);
-                let mut dev: Vec<f64> = group.iter().map(|v| (v - med).abs()).collect();
-                let mad = median(&mut dev);
+                work.clear();
+                work.extend_from_slice(group);
+                let med = median(work);
+                dev.clear();
+                dev.extend(group.iter().map(|v| (v - med).abs()));
+                let mad = median(dev);
                 let sigma = if mad > 0.0 {
                     mad / MODIFIED_Z_CONSTANT
                 } else {
@@ -195,6 +207,7 @@ pub fn detect_anomalies(
     let mut flags = vec![false; values.len()];
     let mut group = Vec::with_capacity(values.len() / p + 1);
     let mut index = Vec::with_capacity(values.len() / p + 1);
+    let (mut work, mut dev) = (Vec::with_capacity(group.capacity()), Vec::new());
     for phase in 0..p {
         group.clear();
         index.clear();
@@ -204,7 +217,7 @@ pub fn detect_anomalies(
                 index.push(t);
             }
         }
-        method.flag_group(&group, &index, &mut flags);
+        method.flag_group(&group, &index, &mut flags, &mut work, &mut dev);
     }
     Ok(flags)
 }

@@ -167,10 +167,18 @@ impl Registry {
         Ok(self.root.join(name))
     }
 
-    fn locked(&self, name: &str) -> Result<(PathBuf, DirLock)> {
+    /// The model's directory, locked; only saving creates it, so operating on a name that
+    /// was never saved leaves no empty directory behind.
+    fn locked(&self, name: &str, create: bool) -> Result<(PathBuf, DirLock)> {
         let dir = self.dir(name)?;
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        if create {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        } else if !dir.is_dir() {
+            return Err(Error::InvalidArgument(format!(
+                "the registry has no model '{name}'"
+            )));
+        }
         let lock = files::lock(&dir)?;
         Ok((dir, lock))
     }
@@ -200,7 +208,7 @@ impl Registry {
         let envelope = format::peek(bytes)?;
         // Build once to validate metrics and the drift reference before taking the lock.
         info::describe(name, 0, bytes, &envelope, metadata)?;
-        let (dir, _lock) = self.locked(name)?;
+        let (dir, _lock) = self.locked(name, true)?;
         let scan = files::scan(&dir)?;
         remove_stale(&scan.stale);
         // A model file without a sidecar was never visible, so its number may be reused;
@@ -309,7 +317,7 @@ impl Registry {
     /// version goes to the rollback history. A damaged pointer is replaced (its history
     /// is lost).
     pub fn promote(&self, name: &str, version: u64) -> Result<()> {
-        let (dir, _lock) = self.locked(name)?;
+        let (dir, _lock) = self.locked(name, false)?;
         read_version(&dir, name, version)?;
         let mut pointer = match read_pointer(&dir, name) {
             Ok(Some(p)) => p,
@@ -332,7 +340,7 @@ impl Registry {
     /// Returns the pointer to the previously promoted version and returns that version.
     /// Fails when nothing was promoted before the current version.
     pub fn rollback(&self, name: &str) -> Result<u64> {
-        let (dir, _lock) = self.locked(name)?;
+        let (dir, _lock) = self.locked(name, false)?;
         let mut pointer = read_pointer(&dir, name)?.ok_or_else(|| {
             Error::InvalidArgument(format!("'{name}' has no promoted version to roll back"))
         })?;
@@ -356,7 +364,7 @@ impl Registry {
                 "retain keeps at least 1 version".into(),
             ));
         }
-        let (dir, _lock) = self.locked(name)?;
+        let (dir, _lock) = self.locked(name, false)?;
         let pointer = read_pointer(&dir, name)?;
         let scan = files::scan(&dir)?;
         remove_stale(&scan.stale);

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tenantml::registry::{Registry, SaveMetadata};
 use tenantml::trees::format::{decode, encode, ModelMetadata, Validate};
@@ -155,7 +155,11 @@ fn writers_killed_mid_save_leave_no_partial_version() {
     for (round, delay_ms) in [15u64, 40, 70, 110, 160, 230].into_iter().enumerate() {
         // Large files so that the kill often lands inside a write or fsync.
         let mut child = spawn_writer(&root, round as u32, 1000, 3 << 20);
-        std::thread::sleep(Duration::from_millis(delay_ms));
+        // Read while the writer writes: no listed version may be partial at any moment.
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(delay_ms) {
+            check_all(&reg);
+        }
         if child.try_wait().unwrap().is_none() {
             kills += 1;
         }

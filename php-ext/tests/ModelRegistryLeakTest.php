@@ -40,7 +40,12 @@ final class ModelRegistryLeakTest extends TestCase
         }
         $valgrind = str_contains((string) getenv('LD_PRELOAD'), 'vgpreload');
         $dir = $this->tempDir();
-        $growth = self::growth(fn (int $i) => $this->workload($dir, $i), self::WARMUP, self::ITERATIONS, self::rss(...));
+        $growth = self::growth(
+            fn (int $i) => $this->workload($dir, $i),
+            self::WARMUP,
+            self::ITERATIONS,
+            self::rss(...)
+        );
         $this->assertLessThan($valgrind ? self::VALGRIND_RSS_LIMIT : self::RSS_LIMIT, $growth, sprintf(
             'VmRSS grew by %d bytes over %d iterations; a registry handle, returned string or bytes are '
             . 'probably not released (tml_registry_free / tml_string_free / tml_bytes_free)',
@@ -52,7 +57,12 @@ final class ModelRegistryLeakTest extends TestCase
     public function testNoHeapGrowth(): void
     {
         $dir = $this->tempDir();
-        $growth = self::growth(fn (int $i) => $this->workload($dir, $i), self::WARMUP, self::ITERATIONS, memory_get_usage(...));
+        $growth = self::growth(
+            fn (int $i) => $this->workload($dir, $i),
+            self::WARMUP,
+            self::ITERATIONS,
+            memory_get_usage(...)
+        );
         $this->assertLessThan(self::HEAP_LIMIT, $growth, sprintf(
             'PHP heap grew by %d bytes over %d iterations; a CData or PHP object is probably kept alive',
             $growth,

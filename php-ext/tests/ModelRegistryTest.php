@@ -158,17 +158,29 @@ final class ModelRegistryTest extends TestCase
     /** @return iterable<string, array{callable(ModelRegistry): mixed, class-string}> */
     public static function badInput(): iterable
     {
-        yield 'path in name' => [fn (ModelRegistry $r) => $r->save('../x', self::churn(1)), InvalidArgumentException::class];
+        yield 'path in name' => [
+            fn (ModelRegistry $r) => $r->save('../x', self::churn(1)),
+            InvalidArgumentException::class,
+        ];
         yield 'empty name' => [fn (ModelRegistry $r) => $r->versions(''), InvalidArgumentException::class];
         yield 'NUL in name' => [fn (ModelRegistry $r) => $r->loadBytes("a\0b"), InvalidArgumentException::class];
-        yield 'not a model file' => [fn (ModelRegistry $r) => $r->saveBytes('m', 'garbage'), BadModelFileException::class];
+        yield 'not a model file' => [
+            fn (ModelRegistry $r) => $r->saveBytes('m', 'garbage'),
+            BadModelFileException::class,
+        ];
         yield 'empty bytes' => [fn (ModelRegistry $r) => $r->saveBytes('m', ''), BadModelFileException::class];
         yield 'truncated bytes' => [
             fn (ModelRegistry $r) => $r->saveBytes('m', substr(self::churn(1)->toBytes(), 0, 60)),
             BadModelFileException::class,
         ];
-        yield 'no toBytes' => [fn (ModelRegistry $r) => $r->save('m', new \stdClass()), InvalidArgumentException::class];
-        yield 'no fromBytes' => [fn (ModelRegistry $r) => $r->load('m', \stdClass::class), InvalidArgumentException::class];
+        yield 'no toBytes' => [
+            fn (ModelRegistry $r) => $r->save('m', new \stdClass()),
+            InvalidArgumentException::class,
+        ];
+        yield 'no fromBytes' => [
+            fn (ModelRegistry $r) => $r->load('m', \stdClass::class),
+            InvalidArgumentException::class,
+        ];
         yield 'unknown metadata key' => [
             fn (ModelRegistry $r) => $r->save('m', self::churn(1), ['confg' => 1]),
             ParseException::class,

@@ -41,6 +41,14 @@ typedef enum {
    */
   TML_STATUS_NOT_FITTED = 101,
   /*
+   A model registry's sidecar or promotion pointer is damaged.
+   */
+  TML_STATUS_REGISTRY_CORRUPT = 102,
+  /*
+   A model's feature schema is not the expected one.
+   */
+  TML_STATUS_SCHEMA_MISMATCH = 103,
+  /*
    The circuit breaker refused the call.
    */
   TML_STATUS_CIRCUIT_OPEN = 200,
@@ -231,6 +239,12 @@ typedef struct TmlFraudScorer TmlFraudScorer;
  change metadata need exclusive use.
  */
 typedef struct TmlModel TmlModel;
+
+/*
+ A registry rooted at a directory. Opaque; free with `tml_registry_free`. Any call may
+ run on many threads and in many processes at once.
+ */
+typedef struct TmlRegistry TmlRegistry;
 
 /*
  A state change caused by the call that returned it.
@@ -1342,3 +1356,118 @@ TmlStatus tml_model_save(const TmlModel *model, const char *path);
  `path` is a NUL-terminated UTF-8 path; `out_model` is writable.
  */
 TmlStatus tml_model_load(const char *path, TmlModel **out_model);
+
+/*
+ Opens (creating if needed) the registry rooted at directory `root`. Free the handle
+ with `tml_registry_free`.
+
+ # Safety
+ `root` is NULL or NUL-terminated; `out_registry` is writable.
+ */
+TmlStatus tml_registry_open(const char *root, TmlRegistry **out_registry);
+
+/*
+ Releases a registry handle. NULL is ignored.
+
+ # Safety
+ `registry` is NULL or a live handle, not used afterwards.
+ */
+void tml_registry_free(TmlRegistry *registry);
+
+/*
+ Stores model file bytes (`data`, `len`) as a new version of `name` and writes its
+ number to `*out_version`. `metadata_json` (NULL = none) is `{"config": <any JSON>,
+ "training_metrics": {"auc": 0.9}}`. Bytes that are not a valid model file fail with
+ `TML_STATUS_BAD_MODEL_FILE`. The version is not promoted.
+
+ # Safety
+ `registry` is a live handle; `name` and `metadata_json` are NULL or NUL-terminated;
+ `data` points to `len` readable bytes; `out_version` is writable.
+ */
+TmlStatus tml_registry_save_bytes(const TmlRegistry *registry,
+                                  const char *name,
+                                  const uint8_t *data,
+                                  size_t len,
+                                  const char *metadata_json,
+                                  uint64_t *out_version);
+
+/*
+ Reads version `version` of `name` (0: the promoted one, or the newest if none was
+ promoted), verified, into `*out_bytes` (free with `tml_bytes_free`) and its sidecar as
+ JSON into `*out_info_json` (may be NULL; free with `tml_string_free`). When
+ `expected_schema_hash` is not NULL, a version with another `feature_schema_hash` fails
+ with `TML_STATUS_SCHEMA_MISMATCH`. A damaged model file fails with
+ `TML_STATUS_BAD_MODEL_FILE`, a damaged sidecar or pointer with
+ `TML_STATUS_REGISTRY_CORRUPT`; nothing is written then.
+
+ # Safety
+ `registry` is a live handle; string arguments are NULL or NUL-terminated; `out_bytes`
+ is writable; `out_info_json` is NULL or writable.
+ */
+TmlStatus tml_registry_load_bytes(const TmlRegistry *registry,
+                                  const char *name,
+                                  uint64_t version,
+                                  const char *expected_schema_hash,
+                                  TmlBytes *out_bytes,
+                                  char **out_info_json);
+
+/*
+ Every version of `name` as a JSON array, ascending: `{"version", "current", "info"
+ (sidecar or null), "error" (why it does not load, or null)}`; damaged versions are
+ listed with their error. Free `*out_json` with `tml_string_free`.
+
+ # Safety
+ `registry` is a live handle; `name` is NUL-terminated; `out_json` is writable.
+ */
+TmlStatus tml_registry_list_json(const TmlRegistry *registry, const char *name, char **out_json);
+
+/*
+ The model names in the registry as a JSON array of strings, sorted. Free `*out_json`
+ with `tml_string_free`.
+
+ # Safety
+ `registry` is a live handle; `out_json` is writable.
+ */
+TmlStatus tml_registry_names_json(const TmlRegistry *registry, char **out_json);
+
+/*
+ The promoted version of `name` into `*out_version`, 0 if none was promoted.
+
+ # Safety
+ `registry` is a live handle; `name` is NUL-terminated; `out_version` is writable.
+ */
+TmlStatus tml_registry_current(const TmlRegistry *registry,
+                               const char *name,
+                               uint64_t *out_version);
+
+/*
+ Makes `version` of `name` the live one (after verifying it loads).
+
+ # Safety
+ `registry` is a live handle; `name` is NUL-terminated.
+ */
+TmlStatus tml_registry_promote(const TmlRegistry *registry, const char *name, uint64_t version);
+
+/*
+ Returns `name`'s pointer to the previously promoted version, written to
+ `*out_version`.
+
+ # Safety
+ `registry` is a live handle; `name` is NUL-terminated; `out_version` is writable.
+ */
+TmlStatus tml_registry_rollback(const TmlRegistry *registry,
+                                const char *name,
+                                uint64_t *out_version);
+
+/*
+ Deletes all but the newest `keep` (>= 1) versions of `name`, never the promoted one,
+ and writes how many were deleted to `*out_removed` (may be NULL).
+
+ # Safety
+ `registry` is a live handle; `name` is NUL-terminated; `out_removed` is NULL or
+ writable.
+ */
+TmlStatus tml_registry_retain(const TmlRegistry *registry,
+                              const char *name,
+                              size_t keep,
+                              size_t *out_removed);

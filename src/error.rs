@@ -32,6 +32,13 @@ pub enum Error {
     /// A model was used before it was fitted.
     #[error("model is not fitted: {0}")]
     NotFitted(String),
+    /// A model registry's own files (a version's metadata sidecar, the promotion pointer)
+    /// are damaged or do not belong to the version they describe.
+    #[error("model registry corrupt: {0}")]
+    RegistryCorrupt(String),
+    /// A model's feature schema is not the one the caller expects.
+    #[error("feature schema mismatch: {0}")]
+    SchemaMismatch(String),
     /// The circuit breaker refused the call.
     #[error("circuit '{name}' is open; {}", match retry_after {
         Some(d) => format!("retry after {} ms", d.as_millis()),
@@ -85,6 +92,8 @@ impl Error {
             Error::Io { .. } => 4,
             Error::BadModelFile(_) => 100,
             Error::NotFitted(_) => 101,
+            Error::RegistryCorrupt(_) => 102,
+            Error::SchemaMismatch(_) => 103,
             Error::CircuitOpen { .. } => 200,
             Error::ConfigMismatch { .. } => 201,
             Error::StoreFull { .. } => 202,

@@ -14,6 +14,8 @@
 //!   seasonality detection and anomaly flags.
 //! - [`forecast`]: `UsagePredictor`, a global forecaster with conformal intervals, cold-start
 //!   hand-over, fallback rule, baselines and backtesting.
+//! - [`registry`]: a versioned model store in a directory (atomic, checksummed, safe with
+//!   concurrent writer processes) with promotion, rollback and retention.
 //! - [`scoring`]: fraud scoring (`FraudScorer`: a calibrated risk score per transaction from
 //!   the customer's recent history, approve/review/decline, TreeSHAP and rule reasons, a
 //!   JSON rule engine as fallback, synthetic transactions with planted fraud for day 1) and
@@ -42,6 +44,7 @@ pub mod error;
 pub mod features;
 pub mod ffi;
 pub mod forecast;
+pub mod registry;
 pub mod scoring;
 pub mod telemetry;
 pub mod trees;

@@ -17,6 +17,8 @@ use TenantMl\Exception\LibraryNotFoundException;
 use TenantMl\Exception\NotFittedException;
 use TenantMl\Exception\NullPointerException;
 use TenantMl\Exception\ParseException;
+use TenantMl\Exception\RegistryCorruptException;
+use TenantMl\Exception\SchemaMismatchException;
 use TenantMl\Exception\StoreCorruptException;
 use TenantMl\Exception\StoreFullException;
 use TenantMl\Exception\TenantMlException;
@@ -57,6 +59,8 @@ final class Native
     public const STATUS_IO = 4;
     public const STATUS_BAD_MODEL_FILE = 100;
     public const STATUS_NOT_FITTED = 101;
+    public const STATUS_REGISTRY_CORRUPT = 102;
+    public const STATUS_SCHEMA_MISMATCH = 103;
     public const STATUS_CIRCUIT_OPEN = 200;
     public const STATUS_CONFIG_MISMATCH = 201;
     public const STATUS_STORE_FULL = 202;
@@ -71,6 +75,8 @@ final class Native
         self::STATUS_IO => IoException::class,
         self::STATUS_BAD_MODEL_FILE => BadModelFileException::class,
         self::STATUS_NOT_FITTED => NotFittedException::class,
+        self::STATUS_REGISTRY_CORRUPT => RegistryCorruptException::class,
+        self::STATUS_SCHEMA_MISMATCH => SchemaMismatchException::class,
         self::STATUS_CIRCUIT_OPEN => CircuitOpenException::class,
         self::STATUS_CONFIG_MISMATCH => ConfigMismatchException::class,
         self::STATUS_STORE_FULL => StoreFullException::class,

@@ -161,6 +161,8 @@ final class NativeTest extends TestCase
         yield 'io' => [4, Exception\IoException::class];
         yield 'bad model file' => [100, Exception\BadModelFileException::class];
         yield 'not fitted' => [101, Exception\NotFittedException::class];
+        yield 'registry corrupt' => [102, Exception\RegistryCorruptException::class];
+        yield 'schema mismatch' => [103, Exception\SchemaMismatchException::class];
         yield 'circuit open' => [200, Exception\CircuitOpenException::class];
         yield 'config mismatch' => [201, Exception\ConfigMismatchException::class];
         yield 'store full' => [202, Exception\StoreFullException::class];

@@ -18,6 +18,7 @@ pub mod churn;
 pub mod forecast;
 pub mod fraud;
 pub mod model;
+pub mod registry;
 
 /// Version of the C ABI. The PHP loader refuses a library whose `tml_abi_version()`
 /// differs from the one it was written for. Bump on any incompatible header change.
@@ -47,6 +48,10 @@ pub enum TmlStatus {
     BadModelFile = 100,
     /// A model was used before it was fitted.
     NotFitted = 101,
+    /// A model registry's sidecar or promotion pointer is damaged.
+    RegistryCorrupt = 102,
+    /// A model's feature schema is not the expected one.
+    SchemaMismatch = 103,
     /// The circuit breaker refused the call.
     CircuitOpen = 200,
     /// The breaker exists in the shared store with other settings.
@@ -68,6 +73,8 @@ impl From<&Error> for TmlStatus {
             Error::Io { .. } => TmlStatus::Io,
             Error::BadModelFile(_) => TmlStatus::BadModelFile,
             Error::NotFitted(_) => TmlStatus::NotFitted,
+            Error::RegistryCorrupt(_) => TmlStatus::RegistryCorrupt,
+            Error::SchemaMismatch(_) => TmlStatus::SchemaMismatch,
             Error::CircuitOpen { .. } => TmlStatus::CircuitOpen,
             Error::ConfigMismatch { .. } => TmlStatus::ConfigMismatch,
             Error::StoreFull { .. } => TmlStatus::StoreFull,
@@ -258,6 +265,8 @@ mod tests {
             Error::io("x", std::io::Error::other("y")),
             Error::BadModelFile(String::new()),
             Error::NotFitted(String::new()),
+            Error::RegistryCorrupt(String::new()),
+            Error::SchemaMismatch(String::new()),
             Error::CircuitOpen {
                 name: String::new(),
                 retry_after: None,

@@ -15,6 +15,8 @@
 //!                (--model M.tml | --cold-start [--settings JSON] [--seed N] | --fit --labels SPEC.json
 //!                 | --rules-only) [--params JSON] [--save M.tml] [--reasons K] [--out SCORES.json|.csv]
 //!                [--triggers POLICY.json|default [--state STATE.json] [--now DATE]] [--evaluate] [--json]
+//! tenantml registry list --root DIR [--name N] [--json]
+//! tenantml registry save|promote|rollback|retain --root DIR --name N [--model M.tml | --version V | --keep K]
 //! tenantml score-fraud --data TXNS.csv [--model M.tml | --cold-start | --rules RULES.json]
 //!                      [--labels-column is_fraud] [--out SCORES.csv] [--save M.tml] [--json]
 //! ```
@@ -24,6 +26,7 @@ mod forecast;
 mod fraud;
 mod model;
 mod plot;
+mod registry;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +62,9 @@ enum Command {
     Churn(churn::ChurnArgs),
     /// Score transactions of a CSV file (saved scorer, cold start or rules alone).
     ScoreFraud(fraud::ScoreFraudArgs),
+    /// Operate a model registry directory (list, save, promote, rollback, retain).
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
 }
 
 #[derive(Subcommand)]
@@ -125,6 +131,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Backtest(args) => return forecast::run_backtest(args),
         Command::Churn(args) => return churn::churn(args),
         Command::ScoreFraud(args) => return fraud::score_fraud(args),
+        Command::Registry(command) => return registry::run(command),
         Command::Breaker(BreakerCommand::Status { store, json }) => {
             let snapshots = store.open()?.snapshots().map_err(|e| e.to_string())?;
             if json {

@@ -18,6 +18,7 @@ pub mod churn;
 pub mod forecast;
 pub mod fraud;
 pub mod model;
+pub mod telemetry;
 
 /// Version of the C ABI. The PHP loader refuses a library whose `tml_abi_version()`
 /// differs from the one it was written for. Bump on any incompatible header change.

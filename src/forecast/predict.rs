@@ -191,6 +191,7 @@ impl UsagePredictor {
         levels: &[f64],
         weight: Option<f64>,
     ) -> Result<Forecast> {
+        let started = std::time::Instant::now();
         check_horizon(horizon)?;
         if let Some(w) = weight {
             if !(0.0..=1.0).contains(&w) {
@@ -240,7 +241,10 @@ impl UsagePredictor {
                 }
             }
         };
-        Ok(self.assemble(start, values.len(), regime, weight, days, levels, path))
+        let forecast = self.assemble(start, values.len(), regime, weight, days, levels, path);
+        let model = crate::telemetry::model_label(self.metadata.name.as_deref(), "usage");
+        crate::telemetry::record_since(model, regime.name(), started);
+        Ok(forecast)
     }
 
     fn builder_clock(&self) -> &LocalClock {

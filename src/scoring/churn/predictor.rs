@@ -317,10 +317,14 @@ impl ChurnPredictor {
         as_of: i64,
         k: usize,
     ) -> Result<ChurnScore> {
+        let started = std::time::Instant::now();
+        let label = crate::telemetry::model_label(self.metadata.name.as_deref(), "churn");
         let rule = self.stored.params.rule();
         let horizon = self.stored.params.horizon_days;
         let Some(model) = &self.model else {
-            return Ok(rule.score_features(tenant_id, features, as_of, horizon));
+            let score = rule.score_features(tenant_id, features, as_of, horizon);
+            crate::telemetry::record_since(label, self.stored.regime.as_str(), started);
+            return Ok(score);
         };
         let probability = model.predict_row(features)?;
         let reasons = if k == 0 {
@@ -340,6 +344,7 @@ impl ChurnPredictor {
         };
         let facts = TenantFacts::from_features(features);
         let (name, version) = self.name_and_version();
+        crate::telemetry::record_since(label, self.stored.regime.as_str(), started);
         Ok(ChurnScore {
             tenant_id: tenant_id.to_string(),
             probability,

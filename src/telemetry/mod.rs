@@ -287,7 +287,8 @@ fn clip(label: &str) -> &str {
 
 static INSTALLED: AtomicPtr<Telemetry> = AtomicPtr::new(std::ptr::null_mut());
 static DEFAULT: OnceLock<Telemetry> = OnceLock::new();
-static INSTALLING: Mutex<()> = Mutex::new(());
+/// Every recorder ever installed: replaced ones stay reachable (and alive) here.
+static INSTALLING: Mutex<Vec<&'static Telemetry>> = Mutex::new(Vec::new());
 
 /// The process-global recorder the prediction paths write to: the last one
 /// [`install`]ed, else an in-process store made on first use.
@@ -305,9 +306,10 @@ pub fn global() -> &'static Telemetry {
 /// Makes `telemetry` the process-global recorder. A replaced recorder stays alive (other
 /// threads may still be recording into it), so install once per process, not per request.
 pub fn install(telemetry: Telemetry) -> &'static Telemetry {
-    let _guard = INSTALLING.lock().unwrap_or_else(|p| p.into_inner());
-    let leaked: &'static mut Telemetry = Box::leak(Box::new(telemetry));
-    INSTALLED.store(leaked, Release);
+    let mut installed = INSTALLING.lock().unwrap_or_else(|p| p.into_inner());
+    let leaked: &'static Telemetry = Box::leak(Box::new(telemetry));
+    installed.push(leaked);
+    INSTALLED.store(leaked as *const Telemetry as *mut Telemetry, Release);
     leaked
 }
 

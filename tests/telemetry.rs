@@ -288,6 +288,12 @@ fn predictions_record_into_the_global_recorder() {
         .predict_features("t-1", &[0.0; N_FEATURES], 1_767_787_200, 0)
         .unwrap();
     assert_eq!(global_count("wired-churn", "fallback"), 1.0);
+    churn.probability(&[0.0; N_FEATURES]).unwrap();
+    assert_eq!(
+        global_count("wired-churn", "fallback"),
+        2.0,
+        "the flat path counts too"
+    );
 
     let mut params = ForecastParams::default();
     params.model.gbdt.rounds = 20;

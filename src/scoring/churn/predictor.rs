@@ -359,6 +359,23 @@ impl ChurnPredictor {
         })
     }
 
+    /// The probability alone for a computed feature row: the flat hot path (no reasons, no
+    /// score record), counted in telemetry like every prediction.
+    pub fn probability(&self, features: &[f64; N_FEATURES]) -> Result<f64> {
+        let started = std::time::Instant::now();
+        let probability = match &self.model {
+            Some(model) => model.predict_row(features)?,
+            None => {
+                let facts = TenantFacts::from_features(features);
+                let days = facts.days_inactive.unwrap_or(f64::NAN);
+                self.stored.params.rule().score_days(days)
+            }
+        };
+        let label = crate::telemetry::model_label(self.metadata.name.as_deref(), "churn");
+        crate::telemetry::record_since(label, self.stored.regime.as_str(), started);
+        Ok(probability)
+    }
+
     /// Scores many tenants as of one time (in parallel), with `params.top_reasons` reasons
     /// each. The first invalid tenant fails the batch, naming it.
     pub fn predict_batch(&self, tenants: &[TenantHistory], as_of: i64) -> Result<Vec<ChurnScore>> {

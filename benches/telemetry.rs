@@ -31,6 +31,10 @@ fn record(c: &mut Criterion) {
             })
         });
     }
+    // The floor: the two clock reads every recorded prediction pays.
+    c.bench_function("telemetry/two_clock_reads", |b| {
+        b.iter(|| black_box(Instant::now().elapsed()))
+    });
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -145,11 +145,11 @@ pub(crate) fn render_metrics(values: &[SlotValues], dropped: u64) -> String {
     );
     for v in of(Family::Prediction) {
         let labels = prediction_labels(v);
-        // Buckets may run ahead of the count while another process records: clamp so the
-        // page stays a valid, monotonic histogram.
+        // The count is the buckets' sum, read once: the page stays consistent while other
+        // processes record.
         let mut cumulative = 0u64;
         for (bound, n) in LATENCY_BUCKETS.iter().zip(&v.buckets) {
-            cumulative = cumulative.saturating_add(*n).min(v.count);
+            cumulative = cumulative.saturating_add(*n);
             let _ = writeln!(
                 out,
                 "tenantml_prediction_latency_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"

@@ -9,16 +9,19 @@ PHPUNIT ?= $(shell command -v phpunit 2>/dev/null || echo /usr/bin/phpunit)
 LIB := $(CURDIR)/target/release/libtenantml.so
 PRELOAD_HEADER := $(CURDIR)/php-ext/build/tenantml-preload.h
 C_TEST_DIR := $(CURDIR)/target/c
-C_TESTS := breaker_test model_test forecast_test churn_test fraud_test registry_test
+C_TESTS := breaker_test model_test forecast_test churn_test fraud_test registry_test telemetry_test
 VALGRIND := $(shell command -v valgrind 2>/dev/null)
+# Debian's python, where apt installs python3-prometheus-client (a pyenv or venv python
+# earlier on the PATH would not see it); override with a venv's python if preferred.
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
 
-.PHONY: demo test deps test-deps build header preload lint test-rust test-c test-php bench compare compare-forecast clean
+.PHONY: demo test deps test-deps build header preload lint test-rust test-c test-php test-metrics bench compare compare-forecast clean
 
 demo: deps build
 	$(PHP) php-ext/examples/demo.php
 
-test: test-deps build lint test-rust test-c test-php
-	@echo "all suites passed: cargo tests, C header test, PHPUnit (FFI::cdef and ffi.preload)"
+test: test-deps build lint test-rust test-c test-php test-metrics
+	@echo "all suites passed: cargo tests, C header test, PHPUnit (FFI::cdef and ffi.preload), Prometheus page parsed"
 
 deps:
 	@tools/ensure-deps.sh
@@ -61,6 +64,11 @@ test-c: build
 			$(C_TEST_DIR)/$$t "$$scratch/$$t"; \
 		fi; \
 	done
+
+# The /metrics page parsed by the Prometheus client's own parser (fails if it is missing).
+test-metrics:
+	$(CARGO) run --release --quiet --example metrics_page > $(CURDIR)/target/metrics-page.txt
+	$(PYTHON) tests/prometheus/validate_exposition.py $(CURDIR)/target/metrics-page.txt --example
 
 test-php: build preload
 	TENANTML_LIB=$(LIB) $(PHP) $(PHPUNIT) -c php-ext/phpunit.xml.dist

@@ -1471,3 +1471,44 @@ TmlStatus tml_registry_retain(const TmlRegistry *registry,
                               const char *name,
                               size_t keep,
                               size_t *out_removed);
+
+/*
+ Opens (creating if needed) the host-wide metrics file and makes it the process-global
+ recorder, which every prediction made through this library then counts into. `path`
+ NULL means `/dev/shm/tenantml-metrics.shm`; `capacity` 0 means 1024 series (an existing
+ file keeps its own). Calling it again with the file already installed does nothing, so
+ a PHP worker may call it on every request.
+
+ # Safety
+ `path` is NULL or a NUL-terminated string.
+ */
+TmlStatus tml_telemetry_open_shared(const char *path, uint32_t capacity);
+
+/*
+ Counts one prediction made outside this library (e.g. a remaining HTTP call) in the
+ global recorder: `model` and `outcome` are 1..64 bytes of UTF-8, `latency_ns` how long
+ it took. `TML_STATUS_STORE_FULL` when the table has no room for a new series.
+
+ # Safety
+ Strings are NULL or NUL-terminated.
+ */
+TmlStatus tml_telemetry_record_prediction(const char *model,
+                                          const char *outcome,
+                                          uint64_t latency_ns);
+
+/*
+ Sets `tenantml_model_version_in_use{model}` in the global recorder.
+
+ # Safety
+ `model` is NULL or NUL-terminated.
+ */
+TmlStatus tml_telemetry_set_model_version(const char *model, uint64_t version);
+
+/*
+ The Prometheus page (text format 0.0.4) of the global recorder, followed by every
+ breaker of `breakers` when it is not NULL. Free the string with `tml_string_free`.
+
+ # Safety
+ `breakers` is NULL or a live store handle.
+ */
+TmlStatus tml_telemetry_metrics(const TmlBreakerStore *breakers, char **out_text);

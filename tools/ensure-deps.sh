@@ -11,6 +11,9 @@ if [ "${1:-}" = "--test" ]; then
     [ -f /usr/share/php/Illuminate/Foundation/Application.php ] || missing+=(php-laravel-framework)
     command -v php-cgi >/dev/null 2>&1 || missing+=(php-cgi) # php-fpm's FFI rules, in tests
     command -v cc >/dev/null 2>&1 || missing+=(gcc)
+    # The Prometheus parser that validates the /metrics page, in Debian's python.
+    { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import prometheus_client.parser' 2>/dev/null; } ||
+        missing+=(python3-prometheus-client)
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -27,7 +27,7 @@
 mod circuit;
 mod clock;
 mod config;
-mod shared;
+pub(crate) mod shared;
 mod slot;
 mod state;
 mod store;

@@ -125,10 +125,10 @@ impl Drop for SharedFile {
 }
 
 /// Holds the store file's exclusive lock until dropped.
-struct Locked<'a>(&'a File);
+pub(crate) struct Locked<'a>(&'a File);
 
 impl<'a> Locked<'a> {
-    fn new(file: &'a File, path: &Path) -> Result<Self> {
+    pub(crate) fn new(file: &'a File, path: &Path) -> Result<Self> {
         flock(file, FlockOperation::LockExclusive)
             .map_err(|e| Error::io(format!("locking {}", path.display()), e))?;
         Ok(Locked(file))
@@ -303,7 +303,7 @@ impl SharedFile {
     }
 }
 
-fn open_no_follow(path: &Path, mode: u32) -> Result<File> {
+pub(crate) fn open_no_follow(path: &Path, mode: u32) -> Result<File> {
     let io = |e: std::io::Error| {
         if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
             Error::StoreCorrupt(format!(

@@ -15,7 +15,7 @@ use crate::error::Error;
 /// A set of breakers: in-process, or shared by every process on the host. Opaque; free
 /// with `tml_breaker_store_free`. Thread-safe.
 pub struct TmlBreakerStore {
-    store: BreakerStore,
+    pub(crate) store: BreakerStore,
 }
 
 /// One circuit breaker. Opaque; free with `tml_breaker_free`. Thread-safe: one handle may

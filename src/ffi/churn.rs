@@ -19,7 +19,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::scoring::churn::{
     churn_features, ChurnParams, ChurnPredictor, ChurnScore, CooldownState, GeneratorSettings,
-    LabelSpec, TenantFacts, TenantHistory, TriggerPolicy, FEATURE_NAMES, N_FEATURES,
+    LabelSpec, TenantHistory, TriggerPolicy, FEATURE_NAMES, N_FEATURES,
 };
 use crate::scoring::Regime;
 
@@ -209,14 +209,7 @@ pub unsafe extern "C" fn tml_churn_predict_features(
         let p = &borrow(predictor, "predictor")?.predictor;
         let slot = out(out_probability, "out_probability")?;
         let row = feature_row(slice_arg(features, n_features, "features")?)?;
-        let probability = match p.model() {
-            Some(model) => model.predict_row(row)?,
-            None => {
-                let facts = TenantFacts::from_features(row);
-                p.rule().score_days(facts.days_inactive.unwrap_or(f64::NAN))
-            }
-        };
-        *slot = probability;
+        *slot = p.probability(row)?;
         if !out_regime.is_null() {
             *out_regime = p.regime().into();
         }

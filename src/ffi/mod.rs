@@ -19,6 +19,7 @@ pub mod forecast;
 pub mod fraud;
 pub mod model;
 pub mod registry;
+pub mod telemetry;
 
 /// Version of the C ABI. The PHP loader refuses a library whose `tml_abi_version()`
 /// differs from the one it was written for. Bump on any incompatible header change.

@@ -244,6 +244,10 @@ impl UsagePredictor {
                 "the tenant's days of data must be finite and >= 0, got {tenant_days}"
             )));
         }
+        let started = std::time::Instant::now();
+        // Forced weights are evaluations (the hand-over schedule learnt when fitting), not
+        // predictions served: they are not recorded.
+        let served = weight.is_none();
         check_horizon(horizon)?;
         if let Some(w) = weight {
             if !(0.0..=1.0).contains(&w) {
@@ -293,7 +297,12 @@ impl UsagePredictor {
                 }
             }
         };
-        Ok(self.assemble(start, values.len(), regime, weight, days, levels, path))
+        let forecast = self.assemble(start, values.len(), regime, weight, days, levels, path);
+        if served {
+            let model = crate::telemetry::model_label(self.metadata.name.as_deref(), "usage");
+            crate::telemetry::record_since(model, regime.name(), started);
+        }
+        Ok(forecast)
     }
 
     fn builder_clock(&self) -> &LocalClock {

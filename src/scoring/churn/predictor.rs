@@ -322,10 +322,14 @@ impl ChurnPredictor {
         as_of: i64,
         k: usize,
     ) -> Result<ChurnScore> {
+        let started = std::time::Instant::now();
+        let label = crate::telemetry::model_label(self.metadata.name.as_deref(), "churn");
         let rule = self.stored.params.rule();
         let horizon = self.stored.params.horizon_days;
         let Some(model) = &self.model else {
-            return Ok(rule.score_features(tenant_id, features, as_of, horizon));
+            let score = rule.score_features(tenant_id, features, as_of, horizon);
+            crate::telemetry::record_since(label, self.stored.regime.as_str(), started);
+            return Ok(score);
         };
         let probability = model.predict_row(features)?;
         let reasons = if k == 0 {
@@ -345,6 +349,7 @@ impl ChurnPredictor {
         };
         let facts = TenantFacts::from_features(features);
         let (name, version) = self.name_and_version();
+        crate::telemetry::record_since(label, self.stored.regime.as_str(), started);
         Ok(ChurnScore {
             tenant_id: tenant_id.to_string(),
             probability,
@@ -357,6 +362,23 @@ impl ChurnPredictor {
             reasons,
             facts,
         })
+    }
+
+    /// The probability alone for a computed feature row: the flat hot path (no reasons, no
+    /// score record), counted in telemetry like every prediction.
+    pub fn probability(&self, features: &[f64; N_FEATURES]) -> Result<f64> {
+        let started = std::time::Instant::now();
+        let probability = match &self.model {
+            Some(model) => model.predict_row(features)?,
+            None => {
+                let facts = TenantFacts::from_features(features);
+                let days = facts.days_inactive.unwrap_or(f64::NAN);
+                self.stored.params.rule().score_days(days)
+            }
+        };
+        let label = crate::telemetry::model_label(self.metadata.name.as_deref(), "churn");
+        crate::telemetry::record_since(label, self.stored.regime.as_str(), started);
+        Ok(probability)
     }
 
     /// Scores many tenants as of one time (in parallel), with `params.top_reasons` reasons

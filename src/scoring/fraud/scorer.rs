@@ -270,6 +270,7 @@ impl FraudScorer {
         history: &H,
         scratch: &mut FeatureScratch,
     ) -> Result<ScoreSummary> {
+        let started = std::time::Instant::now();
         check_inputs(&self.stored.schema, txn, history)?;
         let cap = self.stored.history_cap as usize;
         let facts = compute_facts_capped(txn, history, &self.clock, cap, scratch);
@@ -282,6 +283,8 @@ impl FraudScorer {
         };
         scratch.row = row;
         let score = score?.clamp(0.0, 1.0);
+        let model = crate::telemetry::model_label(Some(&self.stored.name), "fraud");
+        crate::telemetry::record_since(model, self.stored.regime.as_str(), started);
         Ok(ScoreSummary {
             score,
             decision: self.stored.rules.enforce(

@@ -1,14 +1,11 @@
-//! Prometheus text exposition (format 0.0.4) of tenantml's metrics: one function any app
-//! can serve at `/metrics`. Breaker state lives in the (shared) breaker store, so the
-//! numbers are host-wide when the store is shared.
+//! Prometheus text exposition (format 0.0.4): the metrics table's series and the breaker
+//! store's breakers. HELP and TYPE once per family; label values escaped.
 
 use std::fmt::Write;
 
+use super::slot::{Family, SlotValues, LATENCY_BUCKETS};
 use crate::breaker::{BreakerSnapshot, BreakerStore, State};
 use crate::error::Result;
-
-/// Content-Type header to serve the exposition with.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Renders every breaker of `store`.
 ///
@@ -106,10 +103,135 @@ fn family(
     help: &str,
     samples: impl Iterator<Item = (String, u64)>,
 ) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
+    header(out, name, kind, help);
     for (labels, value) in samples {
         let _ = writeln!(out, "{name}{{{labels}}} {value}");
+    }
+}
+
+/// Renders the metrics table's series (sorted by labels, so the page is deterministic) and
+/// the dropped-record counter.
+pub(crate) fn render_metrics(values: &[SlotValues], dropped: u64) -> String {
+    let mut sorted: Vec<&SlotValues> = values.iter().collect();
+    sorted.sort_by(|a, b| (a.family, &a.model, &a.label).cmp(&(b.family, &b.model, &b.label)));
+    let of = |family: Family| sorted.iter().copied().filter(move |v| v.family == family);
+    let prediction_labels = |v: &SlotValues| {
+        format!(
+            "model=\"{}\",outcome=\"{}\"",
+            escape(&v.model),
+            escape(&v.label)
+        )
+    };
+    let mut out = String::new();
+    header(
+        &mut out,
+        "tenantml_predictions_total",
+        "counter",
+        "Predictions answered, by model and by the regime that answered (outcome).",
+    );
+    for v in of(Family::Prediction) {
+        let _ = writeln!(
+            out,
+            "tenantml_predictions_total{{{}}} {}",
+            prediction_labels(v),
+            v.count
+        );
+    }
+    header(
+        &mut out,
+        "tenantml_prediction_latency_seconds",
+        "histogram",
+        "Time to answer one prediction, in seconds.",
+    );
+    for v in of(Family::Prediction) {
+        let labels = prediction_labels(v);
+        // The count is the buckets' sum, read once: the page stays consistent while other
+        // processes record.
+        let mut cumulative = 0u64;
+        for (bound, n) in LATENCY_BUCKETS.iter().zip(&v.buckets) {
+            cumulative = cumulative.saturating_add(*n);
+            let _ = writeln!(
+                out,
+                "tenantml_prediction_latency_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "tenantml_prediction_latency_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+            v.count
+        );
+        let _ = writeln!(
+            out,
+            "tenantml_prediction_latency_seconds_sum{{{labels}}} {}",
+            float(v.sum_ns as f64 / 1e9)
+        );
+        let _ = writeln!(
+            out,
+            "tenantml_prediction_latency_seconds_count{{{labels}}} {}",
+            v.count
+        );
+    }
+    header(
+        &mut out,
+        "tenantml_drift_score",
+        "gauge",
+        "Drift statistic of each feature in the model's last drift report.",
+    );
+    for v in of(Family::DriftScore) {
+        let _ = writeln!(
+            out,
+            "tenantml_drift_score{{model=\"{}\",feature=\"{}\"}} {}",
+            escape(&v.model),
+            escape(&v.label),
+            float(v.gauge)
+        );
+    }
+    let gauges = [
+        (
+            Family::DriftDetected,
+            "tenantml_drift_detected",
+            "1 if the model's last drift report found dataset drift, else 0.",
+        ),
+        (
+            Family::ModelVersion,
+            "tenantml_model_version_in_use",
+            "Version of the model loaded for serving.",
+        ),
+    ];
+    for (family, name, help) in gauges {
+        header(&mut out, name, "gauge", help);
+        for v in of(family) {
+            let _ = writeln!(
+                out,
+                "{name}{{model=\"{}\"}} {}",
+                escape(&v.model),
+                float(v.gauge)
+            );
+        }
+    }
+    header(
+        &mut out,
+        "tenantml_telemetry_dropped_total",
+        "counter",
+        "Records dropped because the metrics table was full (raise its capacity).",
+    );
+    let _ = writeln!(out, "tenantml_telemetry_dropped_total {dropped}");
+    out
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// Sample values as the exposition format spells them (`NaN`, `+Inf`, `-Inf`).
+fn float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        format!("{v}")
     }
 }
 

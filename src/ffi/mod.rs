@@ -298,7 +298,7 @@ mod tests {
 
     #[test]
     fn version_strings() {
-        assert_eq!(tml_abi_version(), 1);
+        assert_eq!(tml_abi_version(), 2);
         assert_eq!(
             unsafe { CStr::from_ptr(tml_version()) }.to_str().unwrap(),
             crate::VERSION

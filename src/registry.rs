@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! <root>/<name>/1.tml      the model file, byte for byte
-//! <root>/<name>/1.json     its sidecar: VersionInfo (type, schema hash, metrics, checksum...)
+//! <root>/<name>/1.json     its sidecar: VersionInfo (type, schema hash, metrics, checksum...) and its own checksum
 //! <root>/<name>/CURRENT    the promotion pointer: live version + rollback history (JSON)
 //! <root>/<name>/.lock      flock'ed by every writer
 //! ```
@@ -221,7 +221,7 @@ impl Registry {
             version += 1;
         }
         let sidecar = info::describe(name, version, bytes, &envelope, metadata)?;
-        let json = serde_json::to_vec_pretty(&sidecar)?;
+        let json = info::encode_sidecar(&sidecar)?;
         if !files::write_new(&dir, &sidecar_file(version), &json)? {
             return Err(Error::RegistryCorrupt(format!(
                 "{} already exists for a version just allocated (a writer ignoring the lock?)",
@@ -422,8 +422,11 @@ fn read_sidecar(dir: &Path, name: &str, version: u64) -> Result<VersionInfo> {
     let path = dir.join(sidecar_file(version));
     let bytes = files::read_small(&path, MAX_JSON_BYTES)?
         .ok_or_else(|| Error::InvalidArgument(format!("'{name}' has no version {version}")))?;
-    let info: VersionInfo = serde_json::from_slice(&bytes).map_err(|e| {
-        Error::RegistryCorrupt(format!("{} is not a version sidecar: {e}", path.display()))
+    let info = info::decode_sidecar(&bytes).map_err(|e| {
+        Error::RegistryCorrupt(format!(
+            "{} is not a valid version sidecar: {e}",
+            path.display()
+        ))
     })?;
     if info.name != name || info.version != version {
         return Err(Error::RegistryCorrupt(format!(

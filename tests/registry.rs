@@ -296,11 +296,34 @@ fn damaged_versions_fail_clearly_and_leave_others_usable() {
     std::fs::copy(m.join("1.json"), m.join("5.json")).unwrap();
     let err = reg.load_bytes("m", Some(5)).unwrap_err();
     assert!(matches!(err, Error::RegistryCorrupt(_)), "{err}");
-    // A sidecar whose recorded checksum disagrees with an intact model file.
-    let mut info: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(m.join("1.json")).unwrap()).unwrap();
-    info["checksum"] = "crc32c:00000000".into();
-    std::fs::write(m.join("1.json"), serde_json::to_vec(&info).unwrap()).unwrap();
+    // A sidecar edited in a field that still parses is caught by its own checksum.
+    let original = std::fs::read(m.join("1.json")).unwrap();
+    let mut file: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    let created = file["info"]["created_at"].as_str().unwrap().to_string();
+    let edited = created.replacen(
+        &created[..1],
+        if &created[..1] == "2" { "3" } else { "2" },
+        1,
+    );
+    file["info"]["created_at"] = edited.into();
+    std::fs::write(m.join("1.json"), serde_json::to_vec(&file).unwrap()).unwrap();
+    let err = reg.load_bytes("m", Some(1)).unwrap_err();
+    assert!(
+        matches!(&err, Error::RegistryCorrupt(m) if m.contains("checksum")),
+        "{err}"
+    );
+    // One whose recorded model checksum (with its own checksum redone) disagrees with an
+    // intact model file: the model file is the one reported.
+    let mut info: tenantml::registry::VersionInfo =
+        serde_json::from_value(file["info"].clone()).unwrap();
+    info.created_at = created;
+    info.checksum = "crc32c:00000000".into();
+    let info_checksum = format!(
+        "crc32c:{:08x}",
+        tenantml::trees::format::crc32c(&serde_json::to_vec(&info).unwrap())
+    );
+    let file = serde_json::json!({"info": info, "info_checksum": info_checksum});
+    std::fs::write(m.join("1.json"), serde_json::to_vec(&file).unwrap()).unwrap();
     assert!(matches!(
         reg.load_bytes("m", Some(1)),
         Err(Error::BadModelFile(_))

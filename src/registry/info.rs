@@ -147,6 +147,40 @@ pub(crate) fn checksum(bytes: &[u8]) -> String {
     format!("crc32c:{:08x}", crate::trees::format::crc32c(bytes))
 }
 
+/// A sidecar as stored: the info and a CRC-32C of its compact JSON, so damage inside a
+/// field that still parses (a flipped digit of `created_at`, a changed `config`) is caught,
+/// not only damage that breaks the JSON.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SidecarFile {
+    info: VersionInfo,
+    info_checksum: String,
+}
+
+/// The bytes of a sidecar file.
+pub(crate) fn encode_sidecar(info: &VersionInfo) -> Result<Vec<u8>> {
+    let info_checksum = checksum(&serde_json::to_vec(info)?);
+    Ok(serde_json::to_vec_pretty(&SidecarFile {
+        info: info.clone(),
+        info_checksum,
+    })?)
+}
+
+/// A sidecar file's info, or why it is not a valid one. The checksum is recomputed over
+/// the re-serialised info: serde_json writes the same struct (maps sorted, floats in their
+/// shortest round-tripping form) to the same bytes.
+pub(crate) fn decode_sidecar(bytes: &[u8]) -> std::result::Result<VersionInfo, String> {
+    let file: SidecarFile = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let actual = checksum(&serde_json::to_vec(&file.info).map_err(|e| e.to_string())?);
+    if actual != file.info_checksum {
+        return Err(format!(
+            "its checksum {actual} does not match the stored {} (edited or damaged)",
+            file.info_checksum
+        ));
+    }
+    Ok(file.info)
+}
+
 /// Longest rollback history kept in the pointer.
 pub(crate) const MAX_HISTORY: usize = 100;
 

@@ -338,7 +338,9 @@ final class ModelTest extends TestCase
         $this->assertSame(4, $meta['version']);
         $this->assertSame('2026-11-27T10:00:00Z', $meta['created_at']);
         $this->assertSame(0.25, $meta['training_metrics']['mae']);
-        // Kept as a JSON object with sorted keys.
+        // Kept as a JSON object with sorted keys, beside the drift reference stored at fit.
+        $this->assertArrayHasKey('drift_reference', $meta['extra']);
+        unset($meta['extra']['drift_reference']);
         $this->assertSame(['features' => ['a', 'b'], 'tenant' => 'acme'], $meta['extra']);
     }
 

@@ -97,11 +97,13 @@ final class NativeTest extends TestCase
 
     public function testLibraryWithAnotherAbiVersionIsRefused(): void
     {
-        [$library, $header] = $this->fakeLibrary(2);
+        $other = Native::ABI_VERSION + 1;
+        [$library, $header] = $this->fakeLibrary($other);
 
         $this->expectException(Exception\AbiMismatchException::class);
         $this->expectExceptionMessage(
-            "tenantml ABI mismatch: {$library} reports ABI version 2, this PHP package requires ABI version 1; "
+            "tenantml ABI mismatch: {$library} reports ABI version {$other}, this PHP package requires ABI version "
+            . Native::ABI_VERSION . '; '
             . 'rebuild the library or install the matching tenantml/tenantml version'
         );
         Native::load($library, $header);
@@ -109,9 +111,9 @@ final class NativeTest extends TestCase
 
     public function testLibraryWithTheSameAbiVersionLoads(): void
     {
-        [$library, $header] = $this->fakeLibrary(1);
+        [$library, $header] = $this->fakeLibrary(Native::ABI_VERSION);
 
-        $this->assertSame(1, Native::load($library, $header)->tml_abi_version());
+        $this->assertSame(Native::ABI_VERSION, Native::load($library, $header)->tml_abi_version());
     }
 
     public function testHeaderIncludesAndPragmasAreDropped(): void

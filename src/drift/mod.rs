@@ -50,3 +50,5 @@ mod policy;
 pub use policy::{PolicyInput, PolicyState, RetrainDecision, RetrainPolicy, RetrainReason};
 mod model_reference;
 pub use model_reference::{ModelReference, MODEL_REFERENCE_KEY, MODEL_REFERENCE_SIZE};
+mod detector;
+pub use detector::{StreamRun, StreamingDetector};

@@ -9,7 +9,7 @@ PHPUNIT ?= $(shell command -v phpunit 2>/dev/null || echo /usr/bin/phpunit)
 LIB := $(CURDIR)/target/release/libtenantml.so
 PRELOAD_HEADER := $(CURDIR)/php-ext/build/tenantml-preload.h
 C_TEST_DIR := $(CURDIR)/target/c
-C_TESTS := breaker_test model_test forecast_test churn_test fraud_test
+C_TESTS := breaker_test model_test forecast_test churn_test fraud_test drift_test
 VALGRIND := $(shell command -v valgrind 2>/dev/null)
 
 .PHONY: demo test deps test-deps build header preload lint test-rust test-c test-php bench compare compare-forecast clean

@@ -15,11 +15,14 @@
 //!                (--model M.tml | --cold-start [--settings JSON] [--seed N] | --fit --labels SPEC.json
 //!                 | --rules-only) [--params JSON] [--save M.tml] [--reasons K] [--out SCORES.json|.csv]
 //!                [--triggers POLICY.json|default [--state STATE.json] [--now DATE]] [--evaluate] [--json]
+//! tenantml drift --reference REF.csv|MODEL.tml --current CUR.csv [--config CFG.json]
+//!                [--categorical COL,COL] [--json]
 //! tenantml score-fraud --data TXNS.csv [--model M.tml | --cold-start | --rules RULES.json]
 //!                      [--labels-column is_fraud] [--out SCORES.csv] [--save M.tml] [--json]
 //! ```
 
 mod churn;
+mod drift;
 mod forecast;
 mod fraud;
 mod model;
@@ -57,6 +60,8 @@ enum Command {
     Backtest(forecast::BacktestArgs),
     /// Churn probabilities with reasons, retention triggers, and model vs inactivity rule.
     Churn(churn::ChurnArgs),
+    /// Per-feature drift between a reference (CSV or a model's stored reference) and a current CSV.
+    Drift(drift::DriftArgs),
     /// Score transactions of a CSV file (saved scorer, cold start or rules alone).
     ScoreFraud(fraud::ScoreFraudArgs),
 }
@@ -125,6 +130,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Backtest(args) => return forecast::run_backtest(args),
         Command::Churn(args) => return churn::churn(args),
         Command::ScoreFraud(args) => return fraud::score_fraud(args),
+        Command::Drift(args) => return drift::drift(args),
         Command::Breaker(BreakerCommand::Status { store, json }) => {
             let snapshots = store.open()?.snapshots().map_err(|e| e.to_string())?;
             if json {

@@ -126,7 +126,9 @@ impl StreamingDetector {
             StreamingDetector::PageHinkley(ph) => {
                 StreamingDetector::PageHinkley(PageHinkley::from_json(&ph.to_json()?)?)
             }
-            StreamingDetector::Adwin(a) => StreamingDetector::Adwin(Adwin::from_json(&a.to_json()?)?),
+            StreamingDetector::Adwin(a) => {
+                StreamingDetector::Adwin(Adwin::from_json(&a.to_json()?)?)
+            }
         })
     }
 }

@@ -163,8 +163,9 @@ pub unsafe extern "C" fn tml_drift_policy_decide_json(
     guard(|| {
         out(out_json, "out_json")?;
         let policy = match optional_str_arg(policy_json, "policy_json")? {
-            Some(json) => RetrainPolicy::from_json(json)
-                .map_err(|e| with_context(e, "retrain policy"))?,
+            Some(json) => {
+                RetrainPolicy::from_json(json).map_err(|e| with_context(e, "retrain policy"))?
+            }
             None => RetrainPolicy::default(),
         };
         let state = match optional_str_arg(state_json, "state_json")? {

@@ -12,7 +12,7 @@ C_TEST_DIR := $(CURDIR)/target/c
 C_TESTS := breaker_test model_test forecast_test churn_test fraud_test drift_test
 VALGRIND := $(shell command -v valgrind 2>/dev/null)
 
-.PHONY: demo test deps test-deps build header preload lint test-rust test-c test-php bench compare compare-forecast clean
+.PHONY: demo test deps test-deps build header preload lint test-rust test-c test-php bench compare compare-forecast compare-drift clean
 
 demo: deps build
 	$(PHP) php-ext/examples/demo.php
@@ -89,6 +89,13 @@ compare-forecast: build
 	test -x $(FORECAST_VENV)/bin/python || python3 -m venv $(FORECAST_VENV)
 	$(FORECAST_VENV)/bin/pip install -q -r benches/compare/forecast-requirements.txt
 	$(FORECAST_VENV)/bin/python benches/compare/forecast_compare.py --tenantml $(CURDIR)/target/release/tenantml
+
+# Drift report timing beside scipy and Evidently (own venv).
+DRIFT_VENV := $(CURDIR)/target/drift-venv
+compare-drift: build
+	test -x $(DRIFT_VENV)/bin/python || python3 -m venv $(DRIFT_VENV)
+	$(DRIFT_VENV)/bin/pip install -q -r benches/compare/drift-requirements.txt
+	$(DRIFT_VENV)/bin/python benches/compare/drift_compare.py
 
 clean:
 	$(CARGO) clean

@@ -68,7 +68,7 @@ fn csv_report_as_table_and_json_matches_scipy() {
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("FEATURE  TEST"), "{out}");
     assert!(
-        lines[1].starts_with("a ") && lines[1].contains("7.9365e-3") && lines[1].contains("yes"),
+        lines[1].starts_with("a ") && lines[1].contains("0.0079") && lines[1].contains("yes"),
         "{out}"
     );
     assert!(

@@ -169,7 +169,13 @@ fn cells(f: &FeatureDrift) -> [String; 8] {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default(),
         format!("{:.4}", f.statistic),
-        f.p_value.map_or("-".into(), |p| format!("{p:.4e}")),
+        f.p_value.map_or("-".into(), |p| {
+            if p >= 1e-3 {
+                format!("{p:.4}")
+            } else {
+                format!("{p:.2e}")
+            }
+        }),
         format!("{}", f.threshold),
         if f.drifted { "yes" } else { "no" }.into(),
         format!("{}/{}", f.n_reference, f.n_current),

@@ -4,7 +4,7 @@
 use ndarray::Array2;
 use tenantml::drift::{
     Adwin, AdwinParams, DriftConfig, FeatureSchema, ModelReference, PageHinkley, PageHinkleyParams,
-    ReferenceSample, StreamingDetector,
+    PolicyState, ReferenceSample, RetrainPolicy, StreamingDetector,
 };
 use tenantml::Error;
 
@@ -123,4 +123,30 @@ fn model_reference_json_accepts_both_forms_and_refuses_damage() {
             "{bad}"
         );
     }
+}
+
+#[test]
+fn settings_and_states_must_be_json_objects() {
+    // serde alone would read `[]` as "every default"; a caller passing an array made a mistake.
+    for json in ["[]", " [1]", "3", "null"] {
+        assert!(
+            matches!(DriftConfig::from_json(json), Err(Error::Parse(_))),
+            "{json}"
+        );
+        assert!(
+            matches!(RetrainPolicy::from_json(json), Err(Error::Parse(_))),
+            "{json}"
+        );
+        assert!(
+            matches!(PolicyState::from_json(json), Err(Error::Parse(_))),
+            "{json}"
+        );
+        let e = StreamingDetector::new("adwin", Some(json)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "parse error: adwin params must be a JSON object"
+        );
+    }
+    assert!(DriftConfig::from_json(" {}").is_ok());
+    assert!(RetrainPolicy::from_json("{}").is_ok());
 }

@@ -47,14 +47,14 @@ impl StreamingDetector {
     /// = defaults; unknown fields are refused).
     pub fn new(kind: &str, params_json: Option<&str>) -> Result<Self> {
         let params = params_json.unwrap_or("{}");
-        let parse_err = |e: serde_json::Error| Error::Parse(format!("{kind} params: {e}"));
+        let what = format!("{kind} params");
         match kind {
             "page_hinkley" => {
-                let p: PageHinkleyParams = serde_json::from_str(params).map_err(parse_err)?;
+                let p: PageHinkleyParams = super::from_json_object(params, &what)?;
                 Ok(StreamingDetector::PageHinkley(PageHinkley::new(p)?))
             }
             "adwin" => {
-                let p: AdwinParams = serde_json::from_str(params).map_err(parse_err)?;
+                let p: AdwinParams = super::from_json_object(params, &what)?;
                 Ok(StreamingDetector::Adwin(Adwin::new(p)?))
             }
             other => Err(Error::InvalidArgument(format!(

@@ -114,11 +114,7 @@ impl Default for DriftConfig {
 impl DriftConfig {
     /// Parses and validates a JSON configuration.
     pub fn from_json(json: &str) -> Result<Self> {
-        // serde would also fill a struct from a JSON array (`[]` = all defaults).
-        if !json.trim_start().starts_with('{') {
-            return Err(Error::Parse("drift config must be a JSON object".into()));
-        }
-        let c: DriftConfig = serde_json::from_str(json)?;
+        let c: DriftConfig = super::from_json_object(json, "drift config")?;
         c.validate()?;
         Ok(c)
     }

@@ -163,15 +163,11 @@ pub unsafe extern "C" fn tml_drift_policy_decide_json(
     guard(|| {
         out(out_json, "out_json")?;
         let policy = match optional_str_arg(policy_json, "policy_json")? {
-            Some(json) => {
-                RetrainPolicy::from_json(json).map_err(|e| with_context(e, "retrain policy"))?
-            }
+            Some(json) => RetrainPolicy::from_json(json)?,
             None => RetrainPolicy::default(),
         };
         let state = match optional_str_arg(state_json, "state_json")? {
-            Some(json) if !json.trim().is_empty() => {
-                PolicyState::from_json(json).map_err(|e| with_context(e, "policy state"))?
-            }
+            Some(json) if !json.trim().is_empty() => PolicyState::from_json(json)?,
             _ => PolicyState::default(),
         };
         let input: PolicyInput = serde_json::from_str(str_arg(input_json, "input_json")?)
@@ -180,12 +176,4 @@ pub unsafe extern "C" fn tml_drift_policy_decide_json(
         let answer = serde_json::json!({"decision": decision, "state": state});
         string_out(answer.to_string(), out_json, "out_json")
     })
-}
-
-/// Names which JSON argument a parse error came from.
-fn with_context(e: Error, what: &str) -> Error {
-    match e {
-        Error::Parse(m) => Error::Parse(format!("{what}: {m}")),
-        other => other,
-    }
 }

@@ -311,6 +311,8 @@ static void test_streaming(void) {
     CHECK(tml_drift_detector_new("adwin", "{\"delta\": 2}", &none) == TML_STATUS_INVALID_ARGUMENT, "adwin delta");
     CHECK(tml_drift_detector_new("page_hinkley", "{\"lambda\": 2}", &none) == TML_STATUS_PARSE_ERROR,
           "unknown param");
+    CHECK(tml_drift_detector_new("adwin", "[]", &none) == TML_STATUS_PARSE_ERROR
+              && last_error_contains("must be a JSON object"), "params as an array");
     CHECK(tml_drift_detector_new(NULL, NULL, &none) == TML_STATUS_NULL_POINTER, "NULL kind");
     CHECK(tml_drift_detector_new("adwin", NULL, NULL) == TML_STATUS_NULL_POINTER, "NULL out");
     CHECK(tml_drift_detector_from_json("{\"kind\": \"adwin\", \"state\": {}}", &none) == TML_STATUS_PARSE_ERROR,
@@ -354,6 +356,8 @@ static void test_policy(void) {
               && last_error_contains("retrain policy"), "unknown policy field");
     CHECK(tml_drift_policy_decide_json(NULL, "{\"consecutive_drift\": -1}", drift, &none) == TML_STATUS_PARSE_ERROR
               && last_error_contains("policy state"), "bad state");
+    CHECK(tml_drift_policy_decide_json("[]", NULL, drift, &none) == TML_STATUS_PARSE_ERROR
+              && last_error_contains("retrain policy must be a JSON object"), "policy as an array");
     CHECK(tml_drift_policy_decide_json(NULL, NULL, "{\"now\": 1}", &none) == TML_STATUS_PARSE_ERROR, "bad input");
     CHECK(tml_drift_policy_decide_json(NULL, NULL, NULL, &none) == TML_STATUS_NULL_POINTER, "NULL input");
     CHECK(none == NULL, "nothing written on failure");

@@ -191,6 +191,20 @@ typedef enum {
 } TmlOutcome;
 
 /*
+ How a matrix argument is laid out in memory (the `layout` argument's values).
+ */
+typedef enum {
+  /*
+   Row after row: `x[row * n_features + feature]`.
+   */
+  TML_MATRIX_LAYOUT_ROW_MAJOR = 0,
+  /*
+   Feature after feature: `x[feature * n_rows + row]`.
+   */
+  TML_MATRIX_LAYOUT_COLUMN_MAJOR = 1,
+} TmlMatrixLayout;
+
+/*
  One circuit breaker. Opaque; free with `tml_breaker_free`. Thread-safe: one handle may
  be used from many threads at once. It keeps its store alive.
  */
@@ -782,7 +796,7 @@ TmlStatus tml_churn_load(const char *path, TmlChurnPredictor **out_predictor);
 
 /*
  Compares `current` (`n_current` rows) with `reference` (`n_reference` rows), both
- row-major with `n_features` columns, feature by feature, and writes the `DriftReport`
+ with `n_features` columns in `layout` (0 row-major, 1 column-major), feature by feature, and writes the `DriftReport`
  JSON to `out_json`. `schema_json` and `config_json` may be NULL (see the module docs).
 
  # Safety
@@ -795,12 +809,13 @@ TmlStatus tml_drift_report_json(const double *reference,
                                 const double *current,
                                 size_t n_current,
                                 size_t n_features,
+                                uint32_t layout,
                                 const char *schema_json,
                                 const char *config_json,
                                 char **out_json);
 
 /*
- Summarises `data` (`n_rows` x `n_features`, row-major) into a reference JSON (a
+ Summarises `data` (`n_rows` x `n_features` in `layout`) into a reference JSON (a
  `ReferenceSample`) keeping at most `max_per_feature` values per numeric feature (0 =
  the default, 2000; otherwise at least 2), to store and compare against later with
  `tml_drift_reference_report_json`.
@@ -812,6 +827,7 @@ TmlStatus tml_drift_report_json(const double *reference,
 TmlStatus tml_drift_reference_build_json(const double *data,
                                          size_t n_rows,
                                          size_t n_features,
+                                         uint32_t layout,
                                          const char *schema_json,
                                          size_t max_per_feature,
                                          char **out_json);
@@ -827,7 +843,7 @@ TmlStatus tml_drift_reference_build_json(const double *data,
 TmlStatus tml_drift_reference_info_json(const char *reference_json, char **out_json);
 
 /*
- Compares `current` (`n_current` x `n_features`, row-major, in the reference's feature
+ Compares `current` (`n_current` x `n_features` in `layout`, in the reference's feature
  order) with a stored reference and writes the `DriftReport` JSON.
 
  # Safety
@@ -838,6 +854,7 @@ TmlStatus tml_drift_reference_report_json(const char *reference_json,
                                           const double *current,
                                           size_t n_current,
                                           size_t n_features,
+                                          uint32_t layout,
                                           const char *config_json,
                                           char **out_json);
 
@@ -879,6 +896,7 @@ TmlStatus tml_drift_model_report_json(const uint8_t *data,
                                       const double *current,
                                       size_t n_current,
                                       size_t n_features,
+                                      uint32_t layout,
                                       const char *config_json,
                                       char **out_json);
 

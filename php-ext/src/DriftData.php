@@ -63,22 +63,19 @@ final class DriftData
         return (int) $rows;
     }
 
+    /** TmlMatrixLayout: feature after feature, which PHP packs a column at a time. */
+    public const COLUMN_MAJOR = 1;
+
     /**
-     * Pack `$columns` in the order of `$names` as a row-major `double[rows * features]`
-     * (null = NaN, a missing value the library drops and counts).
+     * Pack `$columns` in the order of `$names` as a column-major `double[rows * features]`
+     * (null = NaN, a missing value the library drops and counts). Column by column,
+     * `pack('d*', ...$column)` is about five times faster than interleaving rows in PHP.
      *
      * @param array<string, array<array-key, mixed>> $columns
      * @param list<string> $names
      */
     public static function matrix(FFI $ffi, array $columns, array $names, int $rows, string $what): CData
     {
-        $lists = [];
-        foreach ($names as $name) {
-            if (!array_key_exists($name, $columns)) {
-                throw self::invalid("the {$what} data lacks feature '{$name}'");
-            }
-            $lists[] = array_values($columns[$name]);
-        }
         $extra = array_diff(array_map('strval', array_keys($columns)), $names);
         if ($extra !== []) {
             throw self::invalid(sprintf(
@@ -86,25 +83,35 @@ final class DriftData
                 implode(', ', $extra)
             ));
         }
-        $flat = [];
-        for ($i = 0; $i < $rows; $i++) {
-            foreach ($lists as $j => $list) {
-                $v = $list[$i];
-                if (is_float($v) || is_int($v)) {
-                    $flat[] = (float) $v;
+        $packed = '';
+        foreach ($names as $name) {
+            if (!array_key_exists($name, $columns)) {
+                throw self::invalid("the {$what} data lacks feature '{$name}'");
+            }
+            $column = array_values($columns[$name]);
+            foreach ($column as $i => $v) {
+                if (is_float($v)) {
+                    continue;
+                }
+                if (is_int($v)) {
+                    $column[$i] = (float) $v;
                 } elseif ($v === null) {
-                    $flat[] = NAN;
+                    $column[$i] = NAN;
                 } else {
                     throw self::invalid(sprintf(
                         "{$what} feature '%s' row %d must be a number or null, got %s",
-                        $names[$j],
+                        $name,
                         $i,
                         get_debug_type($v)
                     ));
                 }
             }
+            $packed .= pack('d*', ...$column);
         }
-        return self::doubles($ffi, $flat);
+        $n = $rows * count($names);
+        $buffer = $ffi->new('double[' . max($n, 1) . ']');
+        FFI::memcpy($buffer, $packed, $n * 8);
+        return $buffer;
     }
 
     /**

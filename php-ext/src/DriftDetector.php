@@ -96,6 +96,7 @@ final class DriftDetector
             $cur,
             $nCur,
             count($names),
+            DriftData::COLUMN_MAJOR,
             $schema,
             $config,
             $out
@@ -126,6 +127,7 @@ final class DriftDetector
             $data,
             $rows,
             count($names),
+            DriftData::COLUMN_MAJOR,
             $schema,
             $maxPerFeature,
             $out
@@ -202,6 +204,7 @@ final class DriftDetector
             $matrix,
             $rows,
             count($this->names),
+            DriftData::COLUMN_MAJOR,
             DriftData::json($config, self::OBJECT_KEYS),
             $out
         ));

@@ -3,8 +3,9 @@
 //! model file carries (features and predictions), and prediction drift. The streaming
 //! detectors and the retraining policy are in [`super::drift_stream`].
 //!
-//! Matrices are row-major `double` arrays of `n_rows * n_features` values; NaN and
-//! infinities are missing values, dropped and counted per feature (`missing_reference`,
+//! Matrices are `double` arrays of `n_rows * n_features` values, row-major (`layout` 0,
+//! `TML_MATRIX_LAYOUT_ROW_MAJOR`) or column-major (1, one feature after another: what PHP
+//! packs fastest from columns keyed by name); NaN and infinities are missing values, dropped and counted per feature (`missing_reference`,
 //! `missing_current`); a feature with no finite value left is an error. Schemas, configs,
 //! references and reports cross as JSON; every string the library returns is freed with
 //! `tml_string_free`.
@@ -23,6 +24,7 @@
 
 use std::ffi::c_char;
 
+use ndarray::{ArrayView2, ShapeBuilder};
 use serde::Deserialize;
 
 use super::model::{matrix_arg, slice_arg};
@@ -34,6 +36,40 @@ use crate::drift::{
 };
 use crate::error::{Error, Result};
 use crate::trees::format;
+
+/// How a matrix argument is laid out in memory (the `layout` argument's values).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TmlMatrixLayout {
+    /// Row after row: `x[row * n_features + feature]`.
+    RowMajor = 0,
+    /// Feature after feature: `x[feature * n_rows + row]`.
+    ColumnMajor = 1,
+}
+
+/// Borrows a matrix in the given `layout` (a [`TmlMatrixLayout`] value).
+///
+/// # Safety
+/// As [`matrix_arg`].
+unsafe fn layout_matrix<'a>(
+    ptr: *const f64,
+    n_rows: usize,
+    n_features: usize,
+    layout: u32,
+    what: &'static str,
+) -> Result<ArrayView2<'a, f64>> {
+    match layout {
+        0 => matrix_arg(ptr, n_rows, n_features, what),
+        1 => {
+            let row_major = matrix_arg(ptr, n_features, n_rows, what)?;
+            let values = row_major.to_slice().expect("contiguous");
+            Ok(ArrayView2::from_shape((n_rows, n_features).f(), values).expect("length checked"))
+        }
+        other => Err(Error::InvalidArgument(format!(
+            "layout must be 0 (row-major) or 1 (column-major), got {other}"
+        ))),
+    }
+}
 
 /// The schema argument: names (default `x0..`) and categorical column indices.
 #[derive(Deserialize)]
@@ -90,7 +126,7 @@ fn model_reference(bytes: &[u8]) -> Result<ModelReference> {
 }
 
 /// Compares `current` (`n_current` rows) with `reference` (`n_reference` rows), both
-/// row-major with `n_features` columns, feature by feature, and writes the `DriftReport`
+/// with `n_features` columns in `layout` (0 row-major, 1 column-major), feature by feature, and writes the `DriftReport`
 /// JSON to `out_json`. `schema_json` and `config_json` may be NULL (see the module docs).
 ///
 /// # Safety
@@ -105,14 +141,15 @@ pub unsafe extern "C" fn tml_drift_report_json(
     current: *const f64,
     n_current: usize,
     n_features: usize,
+    layout: u32,
     schema_json: *const c_char,
     config_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> TmlStatus {
     guard(|| {
         out(out_json, "out_json")?;
-        let reference = matrix_arg(reference, n_reference, n_features, "reference")?;
-        let current = matrix_arg(current, n_current, n_features, "current")?;
+        let reference = layout_matrix(reference, n_reference, n_features, layout, "reference")?;
+        let current = layout_matrix(current, n_current, n_features, layout, "current")?;
         let schema = schema_arg(optional_str_arg(schema_json, "schema_json")?, n_features)?;
         let config = config_arg(optional_str_arg(config_json, "config_json")?)?;
         let report = drift_report(reference, current, &schema, &config)?;
@@ -120,7 +157,7 @@ pub unsafe extern "C" fn tml_drift_report_json(
     })
 }
 
-/// Summarises `data` (`n_rows` x `n_features`, row-major) into a reference JSON (a
+/// Summarises `data` (`n_rows` x `n_features` in `layout`) into a reference JSON (a
 /// `ReferenceSample`) keeping at most `max_per_feature` values per numeric feature (0 =
 /// the default, 2000; otherwise at least 2), to store and compare against later with
 /// `tml_drift_reference_report_json`.
@@ -133,13 +170,14 @@ pub unsafe extern "C" fn tml_drift_reference_build_json(
     data: *const f64,
     n_rows: usize,
     n_features: usize,
+    layout: u32,
     schema_json: *const c_char,
     max_per_feature: usize,
     out_json: *mut *mut c_char,
 ) -> TmlStatus {
     guard(|| {
         out(out_json, "out_json")?;
-        let data = matrix_arg(data, n_rows, n_features, "data")?;
+        let data = layout_matrix(data, n_rows, n_features, layout, "data")?;
         let schema = schema_arg(optional_str_arg(schema_json, "schema_json")?, n_features)?;
         let max = if max_per_feature == 0 {
             DEFAULT_REFERENCE_SIZE
@@ -180,7 +218,7 @@ pub unsafe extern "C" fn tml_drift_reference_info_json(
     })
 }
 
-/// Compares `current` (`n_current` x `n_features`, row-major, in the reference's feature
+/// Compares `current` (`n_current` x `n_features` in `layout`, in the reference's feature
 /// order) with a stored reference and writes the `DriftReport` JSON.
 ///
 /// # Safety
@@ -192,13 +230,14 @@ pub unsafe extern "C" fn tml_drift_reference_report_json(
     current: *const f64,
     n_current: usize,
     n_features: usize,
+    layout: u32,
     config_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> TmlStatus {
     guard(|| {
         out(out_json, "out_json")?;
         let reference = reference_arg(reference_json)?;
-        let current = matrix_arg(current, n_current, n_features, "current")?;
+        let current = layout_matrix(current, n_current, n_features, layout, "current")?;
         let config = config_arg(optional_str_arg(config_json, "config_json")?)?;
         string_out(
             reference.report(current, &config)?.to_json()?,
@@ -266,13 +305,14 @@ pub unsafe extern "C" fn tml_drift_model_report_json(
     current: *const f64,
     n_current: usize,
     n_features: usize,
+    layout: u32,
     config_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> TmlStatus {
     guard(|| {
         out(out_json, "out_json")?;
         let reference = model_reference(slice_arg(data, len, "data")?)?;
-        let current = matrix_arg(current, n_current, n_features, "current")?;
+        let current = layout_matrix(current, n_current, n_features, layout, "current")?;
         let config = config_arg(optional_str_arg(config_json, "config_json")?)?;
         string_out(
             reference.report(current, &config)?.to_json()?,

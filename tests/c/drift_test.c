@@ -57,7 +57,7 @@ static bool close_to(double a, double b, double rel) {
 static void test_ks_fixture(void) {
     double ref[5] = {1, 2, 3, 4, 5}, cur[5] = {6, 7, 8, 9, 10};
     char *json = NULL;
-    TmlStatus st = tml_drift_report_json(ref, 5, cur, 5, 1, NULL, NULL, &json);
+    TmlStatus st = tml_drift_report_json(ref, 5, cur, 5, 1, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, NULL, &json);
     CHECK(st == TML_STATUS_OK && json != NULL, "ks report -> %d", st);
     if (json != NULL) {
         CHECK(strstr(json, "\"name\":\"x0\"") != NULL, "default name x0: %s", json);
@@ -70,7 +70,7 @@ static void test_ks_fixture(void) {
     /* scipy.stats.ks_2samp([1..8], [3.5, 4.5, ..., 9.5]): D = 0.375, p = 0.5076923076923078. */
     double a[8] = {1, 2, 3, 4, 5, 6, 7, 8}, b[7] = {3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5};
     json = NULL;
-    st = tml_drift_report_json(a, 8, b, 7, 1, "{\"names\": [\"latency\"]}", NULL, &json);
+    st = tml_drift_report_json(a, 8, b, 7, 1, TML_MATRIX_LAYOUT_ROW_MAJOR, "{\"names\": [\"latency\"]}", NULL, &json);
     CHECK(st == TML_STATUS_OK, "ks report 8 vs 7 -> %d", st);
     if (json != NULL) {
         CHECK(json_number(json, "statistic") == 0.375, "D: %s", json);
@@ -88,7 +88,7 @@ static void test_chi2_fixture(void) {
         cur[i] = i < 30 ? 0 : (i < 50 ? 1 : 2);
     }
     char *json = NULL;
-    TmlStatus st = tml_drift_report_json(ref, 60, cur, 60, 1,
+    TmlStatus st = tml_drift_report_json(ref, 60, cur, 60, 1, TML_MATRIX_LAYOUT_ROW_MAJOR,
                                          "{\"names\": [\"plan\"], \"categorical\": [0]}", NULL, &json);
     CHECK(st == TML_STATUS_OK, "chi2 report -> %d", st);
     if (json != NULL) {
@@ -112,7 +112,7 @@ static void test_reference(void) {
     }
     cur[0] = NAN; /* a missing value is dropped and counted */
     char *reference = NULL, *json = NULL;
-    TmlStatus st = tml_drift_reference_build_json(ref, ROWS, 2, "{\"names\": [\"stable\", \"shifted\"]}", 50,
+    TmlStatus st = tml_drift_reference_build_json(ref, ROWS, 2, TML_MATRIX_LAYOUT_ROW_MAJOR, "{\"names\": [\"stable\", \"shifted\"]}", 50,
                                                   &reference);
     CHECK(st == TML_STATUS_OK && reference != NULL, "build reference -> %d", st);
     if (reference == NULL) {
@@ -126,7 +126,7 @@ static void test_reference(void) {
         tml_string_free(json);
         json = NULL;
     }
-    st = tml_drift_reference_report_json(reference, cur, ROWS, 2, "{\"numeric_test\": \"psi\"}", &json);
+    st = tml_drift_reference_report_json(reference, cur, ROWS, 2, TML_MATRIX_LAYOUT_ROW_MAJOR, "{\"numeric_test\": \"psi\"}", &json);
     CHECK(st == TML_STATUS_OK, "report vs reference -> %d", st);
     if (json != NULL) {
         CHECK(json_number(json, "n_drifted") == 1, "one drifted: %s", json);
@@ -139,28 +139,28 @@ static void test_reference(void) {
 
     /* Errors: wrong feature count, NaN-only column, unknown config field, no predictions. */
     char *none = NULL;
-    CHECK(tml_drift_reference_report_json(reference, cur, ROWS / 2, 4, NULL, &none) == TML_STATUS_INVALID_ARGUMENT
+    CHECK(tml_drift_reference_report_json(reference, cur, ROWS / 2, 4, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, &none) == TML_STATUS_INVALID_ARGUMENT
               && last_error_contains("4 feature columns") && none == NULL, "mismatched feature count");
     double nan_only[6] = {NAN, 1, NAN, 2, NAN, 3};
-    CHECK(tml_drift_reference_report_json(reference, nan_only, 3, 2, NULL, &none) == TML_STATUS_INVALID_ARGUMENT
+    CHECK(tml_drift_reference_report_json(reference, nan_only, 3, 2, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, &none) == TML_STATUS_INVALID_ARGUMENT
               && last_error_contains("'stable': the current sample has no finite values"), "NaN-only column");
-    CHECK(tml_drift_reference_report_json(reference, cur, ROWS, 2, "{\"alpha\": 0.01}", &none)
+    CHECK(tml_drift_reference_report_json(reference, cur, ROWS, 2, TML_MATRIX_LAYOUT_ROW_MAJOR, "{\"alpha\": 0.01}", &none)
               == TML_STATUS_PARSE_ERROR, "unknown config field");
-    CHECK(tml_drift_reference_report_json(reference, cur, ROWS, 2, "{\"p_value_threshold\": 2}", &none)
+    CHECK(tml_drift_reference_report_json(reference, cur, ROWS, 2, TML_MATRIX_LAYOUT_ROW_MAJOR, "{\"p_value_threshold\": 2}", &none)
               == TML_STATUS_INVALID_ARGUMENT, "threshold out of range");
     double recent[3] = {0.1, 0.2, 0.3};
     CHECK(tml_drift_prediction_drift_json(reference, recent, 3, NULL, &none) == TML_STATUS_INVALID_ARGUMENT
               && last_error_contains("no reference predictions"), "no stored predictions");
-    CHECK(tml_drift_reference_report_json(reference, NULL, ROWS, 2, NULL, &none) == TML_STATUS_NULL_POINTER,
+    CHECK(tml_drift_reference_report_json(reference, NULL, ROWS, 2, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, &none) == TML_STATUS_NULL_POINTER,
           "NULL current");
-    CHECK(tml_drift_reference_report_json(reference, cur, ROWS, 2, NULL, NULL) == TML_STATUS_NULL_POINTER,
+    CHECK(tml_drift_reference_report_json(reference, cur, ROWS, 2, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, NULL) == TML_STATUS_NULL_POINTER,
           "NULL out_json");
     CHECK(none == NULL, "nothing written on failure");
 
     /* A corrupted reference: truncated, and with unsorted values. */
     size_t len = strlen(reference);
     reference[len / 2] = '\0';
-    CHECK(tml_drift_reference_report_json(reference, cur, ROWS, 2, NULL, &none) == TML_STATUS_PARSE_ERROR,
+    CHECK(tml_drift_reference_report_json(reference, cur, ROWS, 2, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, &none) == TML_STATUS_PARSE_ERROR,
           "truncated reference");
     tml_string_free(reference);
     const char *unsorted = "{\"max_per_feature\": 10, \"features\": [{\"name\": \"a\", \"column\": "
@@ -202,7 +202,7 @@ static void test_model_reference(const char *scratch) {
 
     /* Store {"features": <reference>, "predictions": <column>} under extra.drift_reference. */
     char *features = NULL;
-    CHECK(tml_drift_reference_build_json(x, ROWS, 2, "{\"names\": [\"a\", \"b\"]}", 0, &features) == TML_STATUS_OK,
+    CHECK(tml_drift_reference_build_json(x, ROWS, 2, TML_MATRIX_LAYOUT_ROW_MAJOR, "{\"names\": [\"a\", \"b\"]}", 0, &features) == TML_STATUS_OK,
           "features reference");
     if (features == NULL) {
         tml_model_free(m);
@@ -242,16 +242,16 @@ static void test_model_reference(const char *scratch) {
         tml_string_free(json);
     }
     json = NULL;
-    CHECK(tml_drift_model_report_json(bytes.data, bytes.len, shifted, ROWS, 2, NULL, &json) == TML_STATUS_OK,
+    CHECK(tml_drift_model_report_json(bytes.data, bytes.len, shifted, ROWS, 2, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, &json) == TML_STATUS_OK,
           "model report");
     if (json != NULL) {
         CHECK(strstr(json, "\"name\":\"a\"") && json_number(json, "n_drifted") == 1, "a drifted: %.300s", json);
         tml_string_free(json);
     }
-    CHECK(tml_drift_model_report_json(bytes.data, bytes.len, shifted, ROWS * 2, 1, NULL, &none)
+    CHECK(tml_drift_model_report_json(bytes.data, bytes.len, shifted, ROWS * 2, 1, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, &none)
               == TML_STATUS_INVALID_ARGUMENT, "model report with 1 feature");
     bytes.data[bytes.len - 3] ^= 0x55; /* the checksum catches a flipped byte */
-    CHECK(tml_drift_model_report_json(bytes.data, bytes.len, shifted, ROWS, 2, NULL, &none)
+    CHECK(tml_drift_model_report_json(bytes.data, bytes.len, shifted, ROWS, 2, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, &none)
               == TML_STATUS_BAD_MODEL_FILE, "corrupted model file");
     tml_bytes_free(bytes.data, bytes.len);
 }
@@ -366,30 +366,53 @@ static void test_policy(void) {
 static void test_batch_errors(void) {
     double a[4] = {1, 2, 3, 4}, nan_col[4] = {NAN, NAN, NAN, NAN};
     char *none = NULL;
-    CHECK(tml_drift_report_json(a, 4, nan_col, 4, 1, NULL, NULL, &none) == TML_STATUS_INVALID_ARGUMENT
+    CHECK(tml_drift_report_json(a, 4, nan_col, 4, 1, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, NULL, &none) == TML_STATUS_INVALID_ARGUMENT
               && last_error_contains("'x0': the current sample has no finite values"), "NaN-only current");
-    CHECK(tml_drift_report_json(nan_col, 4, a, 4, 1, NULL, NULL, &none) == TML_STATUS_INVALID_ARGUMENT
+    CHECK(tml_drift_report_json(nan_col, 4, a, 4, 1, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, NULL, &none) == TML_STATUS_INVALID_ARGUMENT
               && last_error_contains("reference sample has no finite values"), "NaN-only reference");
-    CHECK(tml_drift_report_json(a, 0, a, 4, 1, NULL, NULL, &none) == TML_STATUS_INVALID_ARGUMENT
+    CHECK(tml_drift_report_json(a, 0, a, 4, 1, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, NULL, &none) == TML_STATUS_INVALID_ARGUMENT
               && last_error_contains("no rows"), "empty reference");
-    CHECK(tml_drift_report_json(a, 2, a, 2, 2, "{\"names\": [\"a\"]}", NULL, &none) == TML_STATUS_INVALID_ARGUMENT
+    CHECK(tml_drift_report_json(a, 2, a, 2, 2, TML_MATRIX_LAYOUT_ROW_MAJOR, "{\"names\": [\"a\"]}", NULL, &none) == TML_STATUS_INVALID_ARGUMENT
               && last_error_contains("names 1 features"), "schema/matrix mismatch");
-    CHECK(tml_drift_report_json(a, 2, a, 2, 2, "{\"categorical\": [5]}", NULL, &none) == TML_STATUS_INVALID_ARGUMENT,
+    CHECK(tml_drift_report_json(a, 2, a, 2, 2, TML_MATRIX_LAYOUT_ROW_MAJOR, "{\"categorical\": [5]}", NULL, &none) == TML_STATUS_INVALID_ARGUMENT,
           "categorical index out of range");
-    CHECK(tml_drift_report_json(a, 2, a, 2, 2, "{\"names\": [\"a\", \"a\"]}", NULL, &none)
+    CHECK(tml_drift_report_json(a, 2, a, 2, 2, TML_MATRIX_LAYOUT_ROW_MAJOR, "{\"names\": [\"a\", \"a\"]}", NULL, &none)
               == TML_STATUS_INVALID_ARGUMENT && last_error_contains("twice"), "duplicate names");
-    CHECK(tml_drift_report_json(a, 4, a, 4, 1, "{\"names\": ", NULL, &none) == TML_STATUS_PARSE_ERROR && none == NULL,
+    CHECK(tml_drift_report_json(a, 4, a, 4, 1, TML_MATRIX_LAYOUT_ROW_MAJOR, "{\"names\": ", NULL, &none) == TML_STATUS_PARSE_ERROR && none == NULL,
           "malformed schema");
-    CHECK(tml_drift_report_json(a, 4, a, 4, 1, NULL, "[]", &none) == TML_STATUS_PARSE_ERROR, "config not an object");
-    CHECK(tml_drift_report_json(a, 4, a, 4, 1, NULL, "{\"feature_tests\": {\"nope\": \"psi\"}}", &none)
+    CHECK(tml_drift_report_json(a, 4, a, 4, 1, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, "[]", &none) == TML_STATUS_PARSE_ERROR, "config not an object");
+    CHECK(tml_drift_report_json(a, 4, a, 4, 1, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, "{\"feature_tests\": {\"nope\": \"psi\"}}", &none)
               == TML_STATUS_INVALID_ARGUMENT && last_error_contains("nope"), "override of no feature");
-    CHECK(tml_drift_report_json(NULL, 4, a, 4, 1, NULL, NULL, &none) == TML_STATUS_NULL_POINTER
+    CHECK(tml_drift_report_json(NULL, 4, a, 4, 1, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, NULL, &none) == TML_STATUS_NULL_POINTER
               && last_error_contains("reference"), "NULL reference");
-    CHECK(tml_drift_report_json(a, SIZE_MAX, a, 4, 2, NULL, NULL, &none) == TML_STATUS_INVALID_ARGUMENT
+    CHECK(tml_drift_report_json(a, SIZE_MAX, a, 4, 2, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, NULL, &none) == TML_STATUS_INVALID_ARGUMENT
               && last_error_contains("overflows"), "size overflow");
-    CHECK(tml_drift_reference_build_json(a, 4, 1, NULL, 1, &none) == TML_STATUS_INVALID_ARGUMENT
+    CHECK(tml_drift_reference_build_json(a, 4, 1, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, 1, &none) == TML_STATUS_INVALID_ARGUMENT
               && last_error_contains("at least 2"), "bound below 2");
     CHECK(none == NULL, "nothing written on failure");
+}
+
+/* The same data row-major and column-major gives the same report; other layouts are refused. */
+static void test_layouts(void) {
+    enum { ROWS = 40 };
+    double ref_rows[ROWS * 2], cur_rows[ROWS * 2], ref_cols[ROWS * 2], cur_cols[ROWS * 2];
+    for (int i = 0; i < ROWS; i++) {
+        ref_rows[2 * i] = ref_cols[i] = i % 9;
+        ref_rows[2 * i + 1] = ref_cols[ROWS + i] = (i * 7) % 11;
+        cur_rows[2 * i] = cur_cols[i] = i % 9 + 3;
+        cur_rows[2 * i + 1] = cur_cols[ROWS + i] = (i * 5) % 11;
+    }
+    char *by_rows = NULL, *by_cols = NULL, *none = NULL;
+    CHECK(tml_drift_report_json(ref_rows, ROWS, cur_rows, ROWS, 2, TML_MATRIX_LAYOUT_ROW_MAJOR, NULL, NULL, &by_rows)
+              == TML_STATUS_OK, "row-major");
+    CHECK(tml_drift_report_json(ref_cols, ROWS, cur_cols, ROWS, 2, TML_MATRIX_LAYOUT_COLUMN_MAJOR, NULL, NULL,
+                                &by_cols) == TML_STATUS_OK, "column-major");
+    CHECK(by_rows && by_cols && strcmp(by_rows, by_cols) == 0, "same report: %s vs %s", by_rows, by_cols);
+    CHECK(by_rows && json_number(by_rows, "n_drifted") == 1, "x0 drifted: %s", by_rows);
+    tml_string_free(by_rows);
+    tml_string_free(by_cols);
+    CHECK(tml_drift_report_json(ref_rows, ROWS, cur_rows, ROWS, 2, 7, NULL, NULL, &none) == TML_STATUS_INVALID_ARGUMENT
+              && last_error_contains("layout must be 0"), "unknown layout");
 }
 
 int main(int argc, char **argv) {
@@ -399,6 +422,7 @@ int main(int argc, char **argv) {
     }
     test_ks_fixture();
     test_chi2_fixture();
+    test_layouts();
     test_reference();
     test_model_reference(argv[1]);
     test_streaming();

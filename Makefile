@@ -9,13 +9,13 @@ PHPUNIT ?= $(shell command -v phpunit 2>/dev/null || echo /usr/bin/phpunit)
 LIB := $(CURDIR)/target/release/libtenantml.so
 PRELOAD_HEADER := $(CURDIR)/php-ext/build/tenantml-preload.h
 C_TEST_DIR := $(CURDIR)/target/c
-C_TESTS := breaker_test model_test forecast_test churn_test fraud_test registry_test telemetry_test
+C_TESTS := breaker_test model_test forecast_test churn_test fraud_test registry_test telemetry_test drift_test
 VALGRIND := $(shell command -v valgrind 2>/dev/null)
 # Debian's python, where apt installs python3-prometheus-client (a pyenv or venv python
 # earlier on the PATH would not see it); override with a venv's python if preferred.
 PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
 
-.PHONY: demo test deps test-deps build header preload lint test-rust test-c test-php test-metrics bench compare compare-forecast clean
+.PHONY: demo test deps test-deps build header preload lint test-rust test-c test-php test-metrics bench compare compare-forecast compare-drift clean
 
 demo: deps build
 	$(PHP) php-ext/examples/demo.php
@@ -97,6 +97,13 @@ compare-forecast: build
 	test -x $(FORECAST_VENV)/bin/python || python3 -m venv $(FORECAST_VENV)
 	$(FORECAST_VENV)/bin/pip install -q -r benches/compare/forecast-requirements.txt
 	$(FORECAST_VENV)/bin/python benches/compare/forecast_compare.py --tenantml $(CURDIR)/target/release/tenantml
+
+# Drift report timing beside scipy and Evidently (own venv).
+DRIFT_VENV := $(CURDIR)/target/drift-venv
+compare-drift: build
+	test -x $(DRIFT_VENV)/bin/python || python3 -m venv $(DRIFT_VENV)
+	$(DRIFT_VENV)/bin/pip install -q -r benches/compare/drift-requirements.txt
+	$(DRIFT_VENV)/bin/python benches/compare/drift_compare.py
 
 clean:
 	$(CARGO) clean

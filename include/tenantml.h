@@ -199,6 +199,20 @@ typedef enum {
 } TmlOutcome;
 
 /*
+ How a matrix argument is laid out in memory (the `layout` argument's values).
+ */
+typedef enum {
+  /*
+   Row after row: `x[row * n_features + feature]`.
+   */
+  TML_MATRIX_LAYOUT_ROW_MAJOR = 0,
+  /*
+   Feature after feature: `x[feature * n_rows + row]`.
+   */
+  TML_MATRIX_LAYOUT_COLUMN_MAJOR = 1,
+} TmlMatrixLayout;
+
+/*
  One circuit breaker. Opaque; free with `tml_breaker_free`. Thread-safe: one handle may
  be used from many threads at once. It keeps its store alive.
  */
@@ -216,6 +230,12 @@ typedef struct TmlBreakerStore TmlBreakerStore;
  `tml_churn_set_metadata_json` needs exclusive use.
  */
 typedef struct TmlChurnPredictor TmlChurnPredictor;
+
+/*
+ A streaming drift detector. Opaque; free with `tml_drift_detector_free`. Updates need
+ exclusive use; reading the state may run on many threads at once.
+ */
+typedef struct TmlDriftDetector TmlDriftDetector;
 
 /*
  A fitted usage predictor. Opaque; free with `tml_forecaster_free`. Forecasts may run on
@@ -787,6 +807,212 @@ TmlStatus tml_churn_save(const TmlChurnPredictor *predictor, const char *path);
  `path` is a NUL-terminated UTF-8 path; `out_predictor` is writable.
  */
 TmlStatus tml_churn_load(const char *path, TmlChurnPredictor **out_predictor);
+
+/*
+ Compares `current` (`n_current` rows) with `reference` (`n_reference` rows), both
+ with `n_features` columns in `layout` (0 row-major, 1 column-major), feature by feature, and writes the `DriftReport`
+ JSON to `out_json`. `schema_json` and `config_json` may be NULL (see the module docs).
+
+ # Safety
+ `reference` and `current` point to `n_reference * n_features` and `n_current *
+ n_features` readable doubles; string arguments are NULL or NUL-terminated; `out_json`
+ is writable.
+ */
+TmlStatus tml_drift_report_json(const double *reference,
+                                size_t n_reference,
+                                const double *current,
+                                size_t n_current,
+                                size_t n_features,
+                                uint32_t layout,
+                                const char *schema_json,
+                                const char *config_json,
+                                char **out_json);
+
+/*
+ Summarises `data` (`n_rows` x `n_features` in `layout`) into a reference JSON (a
+ `ReferenceSample`) keeping at most `max_per_feature` values per numeric feature (0 =
+ the default, 2000; otherwise at least 2), to store and compare against later with
+ `tml_drift_reference_report_json`.
+
+ # Safety
+ `data` points to `n_rows * n_features` readable doubles; `schema_json` is NULL or
+ NUL-terminated; `out_json` is writable.
+ */
+TmlStatus tml_drift_reference_build_json(const double *data,
+                                         size_t n_rows,
+                                         size_t n_features,
+                                         uint32_t layout,
+                                         const char *schema_json,
+                                         size_t max_per_feature,
+                                         char **out_json);
+
+/*
+ Checks a reference JSON and describes it: `{"features": [{"name", "kind"}],
+ "max_per_feature", "predictions": bool}` (the feature order current matrices must
+ follow). A malformed reference is `TML_STATUS_PARSE_ERROR`.
+
+ # Safety
+ `reference_json` is NUL-terminated; `out_json` is writable.
+ */
+TmlStatus tml_drift_reference_info_json(const char *reference_json, char **out_json);
+
+/*
+ Compares `current` (`n_current` x `n_features` in `layout`, in the reference's feature
+ order) with a stored reference and writes the `DriftReport` JSON.
+
+ # Safety
+ `reference_json` is NUL-terminated; `current` points to `n_current * n_features`
+ readable doubles; `config_json` is NULL or NUL-terminated; `out_json` is writable.
+ */
+TmlStatus tml_drift_reference_report_json(const char *reference_json,
+                                          const double *current,
+                                          size_t n_current,
+                                          size_t n_features,
+                                          uint32_t layout,
+                                          const char *config_json,
+                                          char **out_json);
+
+/*
+ Prediction drift: `recent` (`n_recent` model outputs) against the predictions a
+ `ModelReference` JSON stores; writes one feature verdict (`FeatureDrift`, named
+ `prediction`) as JSON. A reference without predictions is
+ `TML_STATUS_INVALID_ARGUMENT`.
+
+ # Safety
+ `reference_json` is NUL-terminated; `recent` points to `n_recent` readable doubles;
+ `config_json` is NULL or NUL-terminated; `out_json` is writable.
+ */
+TmlStatus tml_drift_prediction_drift_json(const char *reference_json,
+                                          const double *recent,
+                                          size_t n_recent,
+                                          const char *config_json,
+                                          char **out_json);
+
+/*
+ The drift reference stored in a model file (`len` bytes of any tenantml model: tree
+ model, forecaster, fraud or churn scorer) as `ModelReference` JSON. A file that stores
+ none is `TML_STATUS_INVALID_ARGUMENT` ("... stores no drift reference"); a damaged file
+ `TML_STATUS_BAD_MODEL_FILE`.
+
+ # Safety
+ `data` points to `len` readable bytes; `out_json` is writable.
+ */
+TmlStatus tml_drift_model_reference_json(const uint8_t *data, size_t len, char **out_json);
+
+/*
+ `tml_drift_reference_report_json` against the reference stored in a model file.
+
+ # Safety
+ `data` points to `len` readable bytes; otherwise as `tml_drift_reference_report_json`.
+ */
+TmlStatus tml_drift_model_report_json(const uint8_t *data,
+                                      size_t len,
+                                      const double *current,
+                                      size_t n_current,
+                                      size_t n_features,
+                                      uint32_t layout,
+                                      const char *config_json,
+                                      char **out_json);
+
+/*
+ `tml_drift_prediction_drift_json` against the predictions stored in a model file.
+
+ # Safety
+ `data` points to `len` readable bytes; otherwise as `tml_drift_prediction_drift_json`.
+ */
+TmlStatus tml_drift_model_prediction_drift_json(const uint8_t *data,
+                                                size_t len,
+                                                const double *recent,
+                                                size_t n_recent,
+                                                const char *config_json,
+                                                char **out_json);
+
+/*
+ A fresh detector of `kind` (`"page_hinkley"` or `"adwin"`) with `params_json` (NULL =
+ defaults): Page-Hinkley `{"min_instances": 30, "delta": 0.005, "threshold": 50,
+ "alpha": 0.9999, "mode": "both" | "up" | "down"}`, ADWIN `{"delta": 0.002, "clock":
+ 32, "max_buckets": 5, "min_window_length": 5, "grace_period": 10}` (river's defaults;
+ unknown fields are refused).
+
+ # Safety
+ `kind` is NUL-terminated; `params_json` is NULL or NUL-terminated; `out_detector` is
+ writable.
+ */
+TmlStatus tml_drift_detector_new(const char *kind,
+                                 const char *params_json,
+                                 TmlDriftDetector **out_detector);
+
+/*
+ A detector restored from `tml_drift_detector_state_json` output; a malformed or
+ tampered state is `TML_STATUS_PARSE_ERROR` (or `INVALID_ARGUMENT` for settings outside
+ their domain).
+
+ # Safety
+ `state_json` is NUL-terminated; `out_detector` is writable.
+ */
+TmlStatus tml_drift_detector_from_json(const char *state_json, TmlDriftDetector **out_detector);
+
+/*
+ Releases a detector. NULL is ignored.
+
+ # Safety
+ `detector` is NULL or a live handle, not used afterwards.
+ */
+void tml_drift_detector_free(TmlDriftDetector *detector);
+
+/*
+ Adds one value; `*out_detected` says whether drift was detected at it (the detector
+ then restarts on its next value). A non-finite value is `TML_STATUS_INVALID_ARGUMENT`
+ and leaves the state unchanged.
+
+ # Safety
+ `detector` is a live handle used by no other thread; `out_detected` is writable.
+ */
+TmlStatus tml_drift_detector_update(TmlDriftDetector *detector, double x, bool *out_detected);
+
+/*
+ Adds `n` values in order. `*out_first` is the index of the first value at which drift
+ was detected, or -1; `*out_detections` (may be NULL) the number of detections. A
+ non-finite value fails the call before any value is added.
+
+ # Safety
+ `detector` is a live handle used by no other thread; `xs` points to `n` readable
+ doubles (NULL only when `n` is 0); `out_first` is writable; `out_detections` is NULL
+ or writable.
+ */
+TmlStatus tml_drift_detector_update_many(TmlDriftDetector *detector,
+                                         const double *xs,
+                                         size_t n,
+                                         int64_t *out_first,
+                                         size_t *out_detections);
+
+/*
+ The detector's state as JSON, `{"kind": "page_hinkley" | "adwin", "state": {...}}`,
+ for `tml_drift_detector_from_json`. Free with `tml_string_free`.
+
+ # Safety
+ `detector` is a live handle; `out_json` is writable.
+ */
+TmlStatus tml_drift_detector_state_json(const TmlDriftDetector *detector, char **out_json);
+
+/*
+ The retraining policy, stateless: evaluates `policy_json` (NULL = defaults: 3
+ consecutive drift reports, error-stream drift, backtest error 20% above baseline, model
+ older than 30 days; e.g. `{"consecutive_drift_reports": 2, "max_model_age_secs":
+ null}`) on `input_json` (`{"now", "model_trained_at", "dataset_drift",
+ "error_drift_detected", "backtest_error", "baseline_error"}`, unix seconds) against
+ `state_json` (NULL or "" = a fresh state; otherwise the `state` of an earlier answer).
+ Writes `{"decision": {"retrain", "reasons": [{"trigger", ...}], "at"}, "state": {...}}`;
+ the caller stores `state` and passes it to the next call. Free with `tml_string_free`.
+
+ # Safety
+ String arguments are NULL or NUL-terminated (`input_json` must not be NULL);
+ `out_json` is writable.
+ */
+TmlStatus tml_drift_policy_decide_json(const char *policy_json,
+                                       const char *state_json,
+                                       const char *input_json,
+                                       char **out_json);
 
 /*
  Fits a predictor on `n_points` points (`timestamps`, `values`) forming `n_series` series

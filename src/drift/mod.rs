@@ -53,3 +53,17 @@ pub use model_reference::{
     ModelReference, MODEL_REFERENCE_KEY, MODEL_REFERENCE_PREDICTIONS, MODEL_REFERENCE_ROWS,
     MODEL_REFERENCE_SIZE,
 };
+mod detector;
+
+/// Parses a JSON object into a settings or state struct. serde would also fill a struct
+/// from a JSON array (`[]` = every default), which is never what a caller meant.
+pub(crate) fn from_json_object<T: serde::de::DeserializeOwned>(
+    json: &str,
+    what: &str,
+) -> crate::Result<T> {
+    if !json.trim_start().starts_with('{') {
+        return Err(crate::Error::Parse(format!("{what} must be a JSON object")));
+    }
+    serde_json::from_str(json).map_err(|e| crate::Error::Parse(format!("{what}: {e}")))
+}
+pub use detector::{StreamRun, StreamingDetector};

@@ -187,3 +187,42 @@ fn sampled_rows(x: ArrayView2<f64>, max: usize, seed: u64) -> Array2<f64> {
     let picked = sample(&mut rng, x.nrows(), max).into_vec();
     x.select(Axis(0), &picked)
 }
+
+impl ModelReference {
+    /// As JSON (`{"features": {...}, "predictions": {...} | null}`).
+    pub fn to_json(&self) -> Result<String> {
+        Ok(serde_json::to_string(self)?)
+    }
+
+    /// Reads [`ModelReference::to_json`]'s output, or a bare [`ReferenceSample`] JSON
+    /// (then without predictions), checking every summary as [`ReferenceSample::from_json`]
+    /// does.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use tenantml::drift::{FeatureSchema, ModelReference, ReferenceSample};
+    /// let schema = FeatureSchema::numeric(vec!["x".into()])?;
+    /// let sample = ReferenceSample::new(array![[1.0], [2.0], [3.0]].view(), &schema)?;
+    /// let r = ModelReference::from_json(&sample.to_json()?)?;
+    /// assert!(r.predictions.is_none());
+    /// assert_eq!(ModelReference::from_json(&r.to_json()?)?, r);
+    /// assert!(ModelReference::from_json("{\"features\": 3}").is_err());
+    /// # Ok::<(), tenantml::Error>(())
+    /// ```
+    pub fn from_json(json: &str) -> Result<Self> {
+        let value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| Error::Parse(format!("drift reference: {e}")))?;
+        let bare = value
+            .as_object()
+            .is_some_and(|o| o.contains_key("max_per_feature"));
+        if bare {
+            return Ok(ModelReference {
+                features: ReferenceSample::from_json(json)?,
+                predictions: None,
+            });
+        }
+        let mut meta = ModelMetadata::default();
+        meta.extra.insert(MODEL_REFERENCE_KEY.to_string(), value);
+        Ok(Self::from_metadata(&meta)?.expect("just stored"))
+    }
+}

@@ -74,7 +74,7 @@ impl PolicyState {
 
     /// From [`PolicyState::to_json`]'s output.
     pub fn from_json(json: &str) -> Result<Self> {
-        Ok(serde_json::from_str(json)?)
+        super::from_json_object(json, "policy state")
     }
 }
 
@@ -163,7 +163,7 @@ pub struct RetrainDecision {
 impl RetrainPolicy {
     /// Parses and validates a JSON policy.
     pub fn from_json(json: &str) -> Result<Self> {
-        let p: RetrainPolicy = serde_json::from_str(json)?;
+        let p: RetrainPolicy = super::from_json_object(json, "retrain policy")?;
         p.validate()?;
         Ok(p)
     }

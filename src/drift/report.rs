@@ -114,7 +114,7 @@ impl Default for DriftConfig {
 impl DriftConfig {
     /// Parses and validates a JSON configuration.
     pub fn from_json(json: &str) -> Result<Self> {
-        let c: DriftConfig = serde_json::from_str(json)?;
+        let c: DriftConfig = super::from_json_object(json, "drift config")?;
         c.validate()?;
         Ok(c)
     }

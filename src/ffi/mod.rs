@@ -15,6 +15,8 @@ use crate::error::{Error, Result};
 
 pub mod breaker;
 pub mod churn;
+pub mod drift;
+pub mod drift_stream;
 pub mod forecast;
 pub mod fraud;
 pub mod model;

@@ -57,7 +57,7 @@ pub(crate) unsafe fn slice_arg<'a, T>(
 ///
 /// # Safety
 /// As [`slice_arg`] for `n_rows * n_features` values.
-unsafe fn matrix_arg<'a>(
+pub(crate) unsafe fn matrix_arg<'a>(
     ptr: *const f64,
     n_rows: usize,
     n_features: usize,

@@ -17,11 +17,14 @@
 //!                [--triggers POLICY.json|default [--state STATE.json] [--now DATE]] [--evaluate] [--json]
 //! tenantml registry list --root DIR [--name N] [--json]
 //! tenantml registry save|promote|rollback|retain --root DIR --name N [--model M.tml | --version V | --keep K]
+//! tenantml drift --reference REF.csv|MODEL.tml --current CUR.csv [--config CFG.json]
+//!                [--categorical COL,COL] [--json]
 //! tenantml score-fraud --data TXNS.csv [--model M.tml | --cold-start | --rules RULES.json]
 //!                      [--labels-column is_fraud] [--out SCORES.csv] [--save M.tml] [--json]
 //! ```
 
 mod churn;
+mod drift;
 mod forecast;
 mod fraud;
 mod model;
@@ -60,6 +63,8 @@ enum Command {
     Backtest(forecast::BacktestArgs),
     /// Churn probabilities with reasons, retention triggers, and model vs inactivity rule.
     Churn(churn::ChurnArgs),
+    /// Per-feature drift between a reference (CSV or a model's stored reference) and a current CSV.
+    Drift(drift::DriftArgs),
     /// Score transactions of a CSV file (saved scorer, cold start or rules alone).
     ScoreFraud(fraud::ScoreFraudArgs),
     /// Operate a model registry directory (list, save, promote, rollback, retain).
@@ -132,6 +137,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Churn(args) => return churn::churn(args),
         Command::ScoreFraud(args) => return fraud::score_fraud(args),
         Command::Registry(command) => return registry::run(command),
+        Command::Drift(args) => return drift::drift(args),
         Command::Breaker(BreakerCommand::Status { store, json }) => {
             let snapshots = store.open()?.snapshots().map_err(|e| e.to_string())?;
             if json {

@@ -928,6 +928,24 @@ TmlStatus tml_drift_model_prediction_drift_json(const uint8_t *data,
                                                 char **out_json);
 
 /*
+ Feature drift of a tenant's recent usage against a usage forecaster's training features
+ (`UsagePredictor::feature_drift`): the history is `n_points` (timestamp, value) points
+ on the forecaster's frequency, in any order, NaN = missing; `config_json` may be NULL.
+ Writes the `DriftReport` JSON. `TML_STATUS_INVALID_ARGUMENT` when the forecaster stores
+ no drift reference.
+
+ # Safety
+ `forecaster` is a live handle; `timestamps` and `values` point to `n_points` values;
+ `config_json` is NULL or NUL-terminated; `out_json` is writable.
+ */
+TmlStatus tml_forecaster_feature_drift_json(const TmlForecaster *forecaster,
+                                            const int64_t *timestamps,
+                                            const double *values,
+                                            size_t n_points,
+                                            const char *config_json,
+                                            char **out_json);
+
+/*
  A fresh detector of `kind` (`"page_hinkley"` or `"adwin"`) with `params_json` (NULL =
  defaults): Page-Hinkley `{"min_instances": 30, "delta": 0.005, "threshold": 50,
  "alpha": 0.9999, "mode": "both" | "up" | "down"}`, ADWIN `{"delta": 0.002, "clock":
@@ -1729,6 +1747,16 @@ TmlStatus tml_telemetry_record_prediction(const char *model,
  `model` is NULL or NUL-terminated.
  */
 TmlStatus tml_telemetry_set_model_version(const char *model, uint64_t version);
+
+/*
+ Sets `tenantml_drift_score{model,feature}` (each feature's statistic) and
+ `tenantml_drift_detected{model}` in the global recorder from a `DriftReport` JSON (as
+ the drift functions return it).
+
+ # Safety
+ Strings are NULL or NUL-terminated.
+ */
+TmlStatus tml_telemetry_record_drift(const char *model, const char *report_json);
 
 /*
  The Prometheus page (text format 0.0.4) of the global recorder, followed by every

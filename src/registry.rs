@@ -243,11 +243,15 @@ impl Registry {
     }
 
     /// The bytes and sidecar of a version, verified. `version` `None` means the promoted
-    /// version, or the newest when none was ever promoted.
+    /// version, or the newest when none was ever promoted. The version loaded becomes
+    /// `tenantml_model_version_in_use{model="<name>"}` in the global telemetry recorder.
     pub fn load_bytes(&self, name: &str, version: Option<u64>) -> Result<(Vec<u8>, VersionInfo)> {
         let dir = self.dir(name)?;
         let version = self.resolve(name, &dir, version)?;
-        read_version(&dir, name, version)
+        let loaded = read_version(&dir, name, version)?;
+        // A full metrics table must not fail a model load; it counts the drop itself.
+        let _ = crate::telemetry::global().set_model_version(name, loaded.1.version);
+        Ok(loaded)
     }
 
     /// As [`Registry::load_bytes`], and fails with [`Error::SchemaMismatch`] unless the

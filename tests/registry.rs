@@ -168,6 +168,12 @@ fn promote_rollback_and_retention() {
     assert_eq!(reg.rollback("m").unwrap(), 2);
     assert!(matches!(reg.rollback("m"), Err(Error::InvalidArgument(_))));
     assert_eq!(reg.load_bytes("m", None).unwrap().1.version, 2);
+    // The version loaded is the one the metrics page reports in use.
+    let page = tenantml::telemetry::metrics_page(None).unwrap();
+    assert!(
+        page.contains("tenantml_model_version_in_use{model=\"m\"} 2"),
+        "{page}"
+    );
     assert!(matches!(
         reg.promote("m", 9),
         Err(Error::InvalidArgument(_))

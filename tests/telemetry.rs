@@ -315,3 +315,34 @@ fn predictions_record_into_the_global_recorder() {
         "two series, each a counter and a histogram:\n{page}"
     );
 }
+
+#[test]
+fn a_drift_report_sets_the_drift_gauges() {
+    use tenantml::drift::{drift_report, DriftConfig, FeatureSchema};
+    let reference = ndarray::Array2::from_shape_fn((200, 2), |(i, _)| (i % 50) as f64);
+    let current =
+        ndarray::Array2::from_shape_fn((200, 2), |(i, j)| (i % 50) as f64 + 40.0 * j as f64);
+    let schema = FeatureSchema::numeric(vec!["stable".into(), "moved".into()]).unwrap();
+    let report = drift_report(
+        reference.view(),
+        current.view(),
+        &schema,
+        &DriftConfig::default(),
+    )
+    .unwrap();
+    let t = Telemetry::in_process();
+    t.record_drift("churn-drift-test", &report).unwrap();
+    let page = telemetry::render_page(&t, None).unwrap();
+    let score = |f: &str| {
+        sample(
+            &page,
+            &format!("tenantml_drift_score{{model=\"churn-drift-test\",feature=\"{f}\"}}"),
+        )
+    };
+    assert_eq!(score("stable"), Some(0.0));
+    assert_eq!(score("moved"), Some(report.features[1].statistic));
+    assert_eq!(
+        sample(&page, "tenantml_drift_detected{model=\"churn-drift-test\"}"),
+        Some(if report.dataset_drift { 1.0 } else { 0.0 })
+    );
+}

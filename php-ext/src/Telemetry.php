@@ -78,6 +78,20 @@ final class Telemetry
     }
 
     /**
+     * Set tenantml_drift_score{model,feature} and tenantml_drift_detected{model}
+     * from a drift report (as DriftDetector, UsagePredictor::featureDrift()
+     * return it, or its JSON).
+     *
+     * @param array<string, mixed>|string $report
+     */
+    public static function recordDrift(string $model, array|string $report): void
+    {
+        $json = is_string($report) ? $report : Native::encodeJson($report);
+        $ffi = Native::ffi();
+        Native::check($ffi->tml_telemetry_record_drift($model, $json));
+    }
+
+    /**
      * The Prometheus page: this process's recorder (the host's after
      * openShared()), then every breaker of $breakers when given.
      */

@@ -291,6 +291,43 @@ final class UsagePredictor
     }
 
     /**
+     * Feature drift of a tenant's recent usage against the features this
+     * predictor was trained on (stored in its file): the same features on the
+     * same per-tenant scale, one KS test (by default) per feature, and a
+     * dataset verdict. Timestamps and values as forecast(); $config holds
+     * DriftConfig keys (e.g. 'numeric_test' => 'psi', 'drift_share' => 0.3).
+     *
+     * @param list<int|string> $timestamps
+     * @param list<int|float|null> $values
+     * @param array<string, mixed> $config
+     * @return array<string, mixed> the DriftReport (features, share_drifted, dataset_drift, ...)
+     */
+    public function featureDrift(array $timestamps, array $values, array $config = []): array
+    {
+        $handle = $this->live();
+        [$t, $v, $n] = self::packPoints($timestamps, $values, 'history');
+        if ($n === 0) {
+            throw self::invalid('feature drift of an empty history');
+        }
+        if (($config['feature_tests'] ?? null) === []) {
+            $config['feature_tests'] = new \stdClass();
+        }
+        $out = $this->ffi->new('char*');
+        $status = $this->ffi->tml_forecaster_feature_drift_json(
+            $handle,
+            self::int64Buffer($this->ffi, $t),
+            self::doubleBuffer($this->ffi, $v),
+            $n,
+            $config === [] ? null : Native::encodeJson($config),
+            FFI::addr($out)
+        );
+        if ($status !== 0) {
+            throw Native::exception($status, $this->ffi);
+        }
+        return Native::decodeJson(Native::takeString($this->ffi, $out));
+    }
+
+    /**
      * Rolling-origin backtest of the forecaster against the fallback rule and
      * the baselines (naive, seasonal naive per period, seasonal average).
      *

@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace TenantMl\Tests;
 
+use TenantMl\ChurnPredictor;
 use TenantMl\DriftDetector;
 use TenantMl\Exception\BadModelFileException;
 use TenantMl\Exception\InvalidArgumentException;
@@ -101,9 +102,16 @@ final class DriftDetectorTest extends TestCase
             $targets[] = $i % 50 + 0.5 * (($i * 3) % 40);
         }
         $model = Model::fit($rows, $targets, ['gbdt' => ['rounds' => 5]]);
+        // Fitting stored the training features and the model's own predictions.
+        $fitted = DriftDetector::fromModel($model);
+        $this->assertTrue($fitted->hasPredictions());
+        $this->assertCount(2, $fitted->featureNames());
+        $names = $fitted->featureNames();
+        $same = $fitted->report([$names[0] => array_column($rows, 0), $names[1] => array_column($rows, 1)]);
+        $this->assertFalse($same['dataset_drift']);
         try {
-            DriftDetector::fromModel($model);
-            $this->fail('a model without a reference');
+            DriftDetector::fromModel(ChurnPredictor::rulesOnly());
+            $this->fail('a rules-only model has no training data, so no reference');
         } catch (InvalidArgumentException $e) {
             $this->assertStringContainsString('stores no drift reference', $e->getMessage());
         }

@@ -6,7 +6,9 @@ namespace TenantMl\Tests;
 
 use TenantMl\BreakerStore;
 use TenantMl\ChurnPredictor;
+use TenantMl\DriftDetector;
 use TenantMl\Exception\InvalidArgumentException;
+use TenantMl\Exception\ParseException;
 use TenantMl\Exception\StoreCorruptException;
 use TenantMl\FraudScorer;
 use TenantMl\Telemetry;
@@ -65,6 +67,25 @@ final class TelemetryTest extends TestCase
         $usage->setMetadata(['name' => 'php-usage']);
         $regime = $usage->forecast($t, $v, 12)['regime'];
         $this->assertSame(1.0, self::predictions('php-usage', $regime));
+    }
+
+    public function testDriftReportsSetTheDriftGauges(): void
+    {
+        $report = DriftDetector::compare(
+            ['amount' => range(1, 50), 'hour' => range(1, 50)],
+            ['amount' => range(41, 90), 'hour' => range(1, 50)]
+        );
+        Telemetry::recordDrift('fraud-eu', $report);
+        $page = Telemetry::metrics();
+        $this->assertTrue($report['dataset_drift']);
+        $this->assertSame(1.0, self::sample($page, 'tenantml_drift_detected{model="fraud-eu"}'));
+        $this->assertSame(
+            $report['features'][0]['statistic'],
+            self::sample($page, 'tenantml_drift_score{model="fraud-eu",feature="amount"}')
+        );
+        $this->assertSame(0.0, self::sample($page, 'tenantml_drift_score{model="fraud-eu",feature="hour"}'));
+        $this->expectException(ParseException::class);
+        Telemetry::recordDrift('fraud-eu', '{"features": 3}');
     }
 
     public function testThePageHasEveryFamilyAndTheBreakers(): void

@@ -131,6 +131,24 @@ final class UsagePredictorTest extends TestCase
         $this->assertSame($t[0], $cold['rows'][0]['timestamp']);
     }
 
+    public function testFeatureDriftComparesRecentUsageWithTheTrainingFeatures(): void
+    {
+        $p = self::predictor();
+        [$t, $v] = self::usage(21, 300.0, 31);
+        $this->assertFalse($p->featureDrift($t, $v)['dataset_drift']);
+        $flat = array_map(static fn (int $i): float => 20.0 + ($i % 5) * 0.1, array_keys($v));
+        $report = $p->featureDrift($t, $flat, ['drift_share' => 0.3]);
+        $this->assertTrue($report['dataset_drift']);
+        $this->assertSame(0.3, $report['drift_share']);
+        $this->assertSame($p->info()['features'], array_column($report['features'], 'name'));
+        try {
+            $p->featureDrift([], []);
+            $this->fail('an empty history');
+        } catch (InvalidArgumentException $e) {
+            $this->assertStringContainsString('empty', $e->getMessage());
+        }
+    }
+
     public function testFallbackIsTheRuleAndSaysSo(): void
     {
         [$t, $v] = self::usage(14, 10.0, 4);

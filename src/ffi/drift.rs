@@ -344,3 +344,31 @@ pub unsafe extern "C" fn tml_drift_model_prediction_drift_json(
         string_out(serde_json::to_string(&verdict)?, out_json, "out_json")
     })
 }
+
+/// Feature drift of a tenant's recent usage against a usage forecaster's training features
+/// (`UsagePredictor::feature_drift`): the history is `n_points` (timestamp, value) points
+/// on the forecaster's frequency, in any order, NaN = missing; `config_json` may be NULL.
+/// Writes the `DriftReport` JSON. `TML_STATUS_INVALID_ARGUMENT` when the forecaster stores
+/// no drift reference.
+///
+/// # Safety
+/// `forecaster` is a live handle; `timestamps` and `values` point to `n_points` values;
+/// `config_json` is NULL or NUL-terminated; `out_json` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn tml_forecaster_feature_drift_json(
+    forecaster: *const super::forecast::TmlForecaster,
+    timestamps: *const i64,
+    values: *const f64,
+    n_points: usize,
+    config_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> TmlStatus {
+    guard(|| {
+        let p = &super::borrow(forecaster, "forecaster")?.predictor;
+        out(out_json, "out_json")?;
+        let config = config_arg(optional_str_arg(config_json, "config_json")?)?;
+        let (start, history) = super::forecast::history_arg(p, timestamps, values, n_points, 0)?;
+        let report = p.feature_drift_values(start, &history, &config)?;
+        string_out(report.to_json()?, out_json, "out_json")
+    })
+}

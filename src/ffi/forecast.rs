@@ -23,7 +23,7 @@ use crate::forecast::predictor::{ForecastParams, UsagePredictor};
 /// A fitted usage predictor. Opaque; free with `tml_forecaster_free`. Forecasts may run on
 /// many threads at once; `tml_forecaster_set_metadata_json` needs exclusive use.
 pub struct TmlForecaster {
-    predictor: UsagePredictor,
+    pub(crate) predictor: UsagePredictor,
 }
 
 /// Which regime answered a forecast.
@@ -223,7 +223,7 @@ fn non_null<T>(p: *mut T, what: &'static str) -> Result<*mut T> {
 ///
 /// # Safety
 /// As [`slice_arg`].
-unsafe fn history_arg(
+pub(crate) unsafe fn history_arg(
     p: &UsagePredictor,
     timestamps: *const i64,
     values: *const f64,

@@ -65,6 +65,26 @@ pub unsafe extern "C" fn tml_telemetry_set_model_version(
     guard(|| telemetry::global().set_model_version(str_arg(model, "model")?, version))
 }
 
+/// Sets `tenantml_drift_score{model,feature}` (each feature's statistic) and
+/// `tenantml_drift_detected{model}` in the global recorder from a `DriftReport` JSON (as
+/// the drift functions return it).
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn tml_telemetry_record_drift(
+    model: *const c_char,
+    report_json: *const c_char,
+) -> TmlStatus {
+    guard(|| {
+        let model = str_arg(model, "model")?;
+        let report: crate::drift::DriftReport =
+            serde_json::from_str(str_arg(report_json, "report_json")?)
+                .map_err(|e| crate::Error::Parse(format!("drift report: {e}")))?;
+        telemetry::global().record_drift(model, &report)
+    })
+}
+
 /// The Prometheus page (text format 0.0.4) of the global recorder, followed by every
 /// breaker of `breakers` when it is not NULL. Free the string with `tml_string_free`.
 ///

@@ -52,18 +52,33 @@ impl UsagePredictor {
                 self.frequency()
             )));
         }
+        self.feature_drift_values(recent.start(), recent.values(), config)
+    }
+
+    /// [`UsagePredictor::feature_drift`] of a history on the predictor's grid:
+    /// `values[i]` is the period at `start + i * frequency` (NaN = missing).
+    pub fn feature_drift_values(
+        &self,
+        start: i64,
+        values: &[f64],
+        config: &DriftConfig,
+    ) -> Result<DriftReport> {
         let reference = self.drift_reference()?.ok_or_else(|| {
             Error::InvalidArgument("this predictor stores no drift reference".into())
         })?;
-        let values = recent.values();
+        if values.is_empty() {
+            return Err(Error::InvalidArgument(
+                "feature drift of an empty history".into(),
+            ));
+        }
         let prepared = prepare(
             values,
-            recent.start(),
+            start,
             self.stored.params.anomaly.as_ref(),
             self.stored.main_period,
             None,
         )?;
-        let matrix = self.builder.matrix(&prepared.values, recent.start())?;
+        let matrix = self.builder.matrix(&prepared.values, start)?;
         let rows = ArrayView2::from_shape((values.len(), self.builder.len()), &matrix)
             .map_err(|e| Error::InvalidArgument(format!("feature matrix: {e}")))?;
         reference.report(rows, config)

@@ -191,8 +191,21 @@ static void test_model_reference(const char *scratch) {
     TmlBytes plain = {NULL, 0};
     CHECK(tml_model_to_bytes(m, &plain) == TML_STATUS_OK, "plain bytes");
     char *none = NULL;
-    CHECK(tml_drift_model_reference_json(plain.data, plain.len, &none) == TML_STATUS_INVALID_ARGUMENT
+    /* Fitting stored the training features and predictions. */
+    CHECK(tml_drift_model_reference_json(plain.data, plain.len, &none) == TML_STATUS_OK && none
+              && strstr(none, "\"predictions\":{"), "a fitted model stores its reference");
+    tml_string_free(none);
+    none = NULL;
+    /* A rules-only model has no training data, so no reference. */
+    TmlChurnPredictor *rules = NULL;
+    TmlBytes rules_bytes = {NULL, 0};
+    CHECK(tml_churn_rules_only(NULL, &rules) == TML_STATUS_OK
+              && tml_churn_to_bytes(rules, &rules_bytes) == TML_STATUS_OK, "rules-only bytes");
+    CHECK(tml_drift_model_reference_json(rules_bytes.data, rules_bytes.len, &none)
+                  == TML_STATUS_INVALID_ARGUMENT
               && last_error_contains("stores no drift reference"), "model without a reference");
+    tml_bytes_free(rules_bytes.data, rules_bytes.len);
+    tml_churn_free(rules);
     CHECK(tml_drift_model_reference_json(plain.data, plain.len / 2, &none) == TML_STATUS_BAD_MODEL_FILE,
           "truncated model file");
     CHECK(tml_drift_model_reference_json((const uint8_t *)"hello", 5, &none) == TML_STATUS_BAD_MODEL_FILE,

@@ -234,6 +234,32 @@ static void test_error_paths(TmlForecaster *f) {
     tml_forecaster_free(NULL);
 }
 
+/* The forecaster stores its training features: a tenant like the training ones does not
+ * drift as a whole, flat usage does; bad input is refused. */
+static void test_feature_drift(TmlForecaster *f) {
+    char *json = NULL;
+    TmlStatus st = tml_forecaster_feature_drift_json(f, ts, vs, N, NULL, &json);
+    CHECK(st == TML_STATUS_OK && json && strstr(json, "\"dataset_drift\":false"),
+          "same tenant -> %d %.200s", st, json ? json : "(null)");
+    tml_string_free(json);
+    json = NULL;
+    static double flat[N];
+    for (int i = 0; i < N; i++) flat[i] = 20.0 + (i % 5) * 0.1;
+    st = tml_forecaster_feature_drift_json(f, ts, flat, N, "{\"drift_share\": 0.3}", &json);
+    CHECK(st == TML_STATUS_OK && json && strstr(json, "\"dataset_drift\":true"),
+          "flat usage -> %d %.200s", st, json ? json : "(null)");
+    tml_string_free(json);
+    json = NULL;
+    CHECK(tml_forecaster_feature_drift_json(f, ts, vs, 0, NULL, &json) == TML_STATUS_INVALID_ARGUMENT
+              && json == NULL && last_error_contains("empty"), "empty history");
+    CHECK(tml_forecaster_feature_drift_json(f, ts, vs, N, "{\"bogus\": 1}", &json)
+              == TML_STATUS_PARSE_ERROR, "unknown config field");
+    CHECK(tml_forecaster_feature_drift_json(NULL, ts, vs, N, NULL, &json) == TML_STATUS_NULL_POINTER,
+          "NULL forecaster");
+    CHECK(tml_forecaster_feature_drift_json(f, ts, vs, N, NULL, NULL) == TML_STATUS_NULL_POINTER,
+          "NULL out");
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: %s SCRATCH_DIR\n", argv[0]);
@@ -243,6 +269,7 @@ int main(int argc, char **argv) {
     TmlForecaster *f = fit();
     if (f != NULL) {
         test_forecast(f);
+        test_feature_drift(f);
         test_persistence(f, argv[1]);
         test_error_paths(f);
         tml_forecaster_free(f);

@@ -59,6 +59,29 @@ static void test_in_process_default(void) {
     tml_string_free(text);
 }
 
+static void test_drift_gauges(void) {
+    /* What tml_drift_report_json gives for ks_2samp([1..5], [6..10]) (written out: the
+     * drift functions start worker threads, which the forked children below must not
+     * inherit). */
+    const char *report =
+        "{\"features\":[{\"name\":\"amount\",\"kind\":\"numeric\",\"test\":\"ks\",\"statistic\":1.0,"
+        "\"p_value\":0.007936507936507936,\"ks_method\":\"exact\",\"threshold\":0.05,\"drifted\":true,"
+        "\"n_reference\":5,\"n_current\":5,\"missing_reference\":0,\"missing_current\":0}],"
+        "\"n_drifted\":1,\"share_drifted\":1.0,\"drift_share\":0.5,\"dataset_drift\":true,"
+        "\"bonferroni\":false}";
+    TmlStatus st;
+    st = tml_telemetry_record_drift("fraud", report);
+    CHECK(st == TML_STATUS_OK, "record drift -> %d", st);
+    char *text = page(NULL);
+    CHECK(strstr(text, "tenantml_drift_detected{model=\"fraud\"} 1") != NULL, "detected gauge");
+    CHECK(strstr(text, "tenantml_drift_score{model=\"fraud\",feature=\"amount\"} 1") != NULL,
+          "score gauge: %s", text);
+    tml_string_free(text);
+    CHECK(tml_telemetry_record_drift("fraud", "{\"features\": 3}") == TML_STATUS_PARSE_ERROR,
+          "malformed report");
+    CHECK(tml_telemetry_record_drift("fraud", NULL) == TML_STATUS_NULL_POINTER, "NULL report");
+}
+
 static void test_shared_across_processes(const char *dir) {
     char path[512];
     snprintf(path, sizeof path, "%s/metrics.shm", dir);
@@ -147,6 +170,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     test_in_process_default();
+    test_drift_gauges();
     test_shared_across_processes(argv[1]);
     test_error_paths(argv[1]);
     printf("%d passed, %d failed\n", checks - failures, failures);

@@ -4,8 +4,10 @@
  * `make demo`: a circuit breaker protecting a flaky payment gateway, told in
  * about twenty lines. The breaker lives in a shared (memory-mapped) store, so
  * a second PHP process sees the same state, as php-fpm workers would. Then a
- * tree model fitted and explained in the same process, usage forecasts, and
- * churn risk with reasons and the retention actions it triggers.
+ * tree model fitted and explained in the same process, usage forecasts, churn
+ * risk with reasons and the retention actions it triggers, fraud scores, drift
+ * that triggers a retrain rolled forward through the model registry, and the
+ * host-wide /metrics page.
  *
  *     php php-ext/examples/demo.php
  */
@@ -18,13 +20,18 @@ use TenantMl\BreakerStore;
 use TenantMl\ChurnPredictor;
 use TenantMl\Exception\CircuitOpenException;
 use TenantMl\Model;
+use TenantMl\ModelRegistry;
 use TenantMl\Native;
+use TenantMl\RetrainPolicy;
+use TenantMl\Telemetry;
 use TenantMl\UsagePredictor;
 
 const OPEN_WAIT_MS = 300;
 
 $dir = sys_get_temp_dir() . '/tenantml-demo-' . getmypid();
 @mkdir($dir, 0700);
+// Every prediction below counts itself into host-wide metrics in this file (step 11).
+Telemetry::openShared("{$dir}/metrics.shm");
 register_shutdown_function(static function () use ($dir): void {
     @unlink("{$dir}/tenantml-breakers.shm");
     @rmdir($dir);
@@ -195,6 +202,7 @@ for ($s = 0; $s < 12; $s++) {
     $tenants["tenant-{$s}"] = $tenantUsage(42, 20.0 * ($s + 1), 100 + $s, $origin - 42 * 24 * $hour);
 }
 $t = hrtime(true);
+$usageTenants = $tenants;
 $predictor = UsagePredictor::fitMany($tenants, [
     'name' => 'usage-hourly',
     'version' => 1,
@@ -351,3 +359,91 @@ for ($i = 0; $i < 1000; $i++) {
 printf("  score() with 30 rows of history: %.1f us per call (1000 calls)\n", (hrtime(true) - $t) / 1e3 / 1000);
 echo "  (score = calibrated fraud probability, or the combined rule weight for the rules; top-2 reasons\n"
     . "   of what was not approved; every answer names its regime and model)\n";
+
+echo "\n10. Drift, retraining and the model registry. The usage forecaster's file keeps a summary of\n"
+    . "    its training features. Version 1 is registered and promoted; then a tenant's usage turns\n"
+    . "    bursty (a nightly batch job), weekly drift checks feed a retraining policy (retrain\n"
+    . "    after 2 drifted reports in a row), and the refitted model is registered and rolled forward:\n";
+$registry = ModelRegistry::open("{$dir}/models");
+$v1 = $registry->save('usage-hourly', $predictor, ['config' => ['tenants' => 12, 'days' => 42]]);
+$registry->promote('usage-hourly', $v1);
+$live = $registry->load('usage-hourly', UsagePredictor::class);
+$bursty = static function (int $days, int $seed, int $start) use ($tenantUsage, $hour): array {
+    [$t, $v] = $tenantUsage($days, 60.0, $seed, $start);
+    mt_srand($seed);
+    foreach ($v as $i => $x) {
+        $local = (int) gmdate('G', $t[$i] + 7200);
+        $v[$i] = round($x * ($local < 5 ? 6.0 : 1.0) * (0.3 + mt_rand(0, 170) / 100), 2);
+    }
+    return [$t, $v];
+};
+$policy = new RetrainPolicy(['consecutive_drift_reports' => 2]);
+$policyState = null;
+$trainedAt = $origin;
+foreach ([1, 2, 3] as $week) {
+    $now = $origin + $week * 7 * 86400;
+    // The last two weeks, and the day after them (kept aside to score forecasts below).
+    [$wt, $wv] = $week === 1
+        ? $tenantUsage(15, 60.0, 300, $now - 14 * 86400)   // week 1: still the usual rhythm
+        : $bursty(15, 300 + $week, $now - 14 * 86400);     // then the batch job runs
+    [$nextT, $nextV] = [array_slice($wt, 336), array_slice($wv, 336)];
+    [$wt, $wv] = [array_slice($wt, 0, 336), array_slice($wv, 0, 336)];
+    $report = $live->featureDrift($wt, $wv);
+    Telemetry::recordDrift('usage-hourly', $report);
+    $drifted = array_filter($report['features'], static fn (array $f): bool => $f['drifted']);
+    usort($drifted, static fn (array $a, array $b): int => $b['statistic'] <=> $a['statistic']);
+    $decision = $policy->decide(
+        ['now' => $now, 'model_trained_at' => $trainedAt, 'dataset_drift' => $report['dataset_drift']],
+        $policyState
+    );
+    $policyState = $decision['state'];
+    printf(
+        "  week %d: %2d of %d features drifted (KS; top: %s)\n          -> %s\n",
+        $week,
+        count($drifted),
+        count($report['features']),
+        implode(', ', array_map(static fn (array $f): string => sprintf('%s D=%.2f', $f['name'], $f['statistic']), array_slice($drifted, 0, 3))) ?: '-',
+        $decision['retrain']
+            ? 'retrain (' . implode(', ', array_column($decision['reasons'], 'trigger')) . ')'
+            : 'keep the model'
+    );
+}
+// Policy said retrain (the platform would queue a job): refit with 42 days of the new pattern.
+$usageTenants['tenant-batch'] = $bursty(42, 302, $origin + 21 * 86400 - 42 * 86400);
+$t = hrtime(true);
+$retrained = UsagePredictor::fitMany($usageTenants, [
+    'name' => 'usage-hourly',
+    'version' => 2,
+    'time_zone' => 'Europe/Berlin',
+    'model' => ['gbdt' => ['rounds' => 100], 'forest' => ['trees' => 30]],
+]);
+$v2 = $registry->save('usage-hourly', $retrained, ['config' => ['tenants' => 13, 'days' => 42]]);
+$registry->promote('usage-hourly', $v2);
+$live = $registry->load('usage-hourly', UsagePredictor::class);
+$mae = static function (UsagePredictor $model) use ($wt, $wv, $nextV): float {
+    $f = $model->forecast($wt, $wv, 24, [80], null, 56.0);
+    return array_sum(array_map(static fn (array $r, float $a): float => abs($r['forecast'] - $a), $f['rows'], $nextV)) / 24;
+};
+printf(
+    "  refitted in %.1f s, registered as v%d and promoted (versions: %s);\n"
+    . "  the next day of that tenant, forecast from its last two weeks: MAE v1 %.1f, v2 %.1f\n"
+    . "  (rollback() would make v%d live again)\n",
+    (hrtime(true) - $t) / 1e9,
+    $v2,
+    implode(', ', array_map(static fn (array $e): string => 'v' . $e['version'], $registry->versions('usage-hourly'))),
+    $mae($predictor),
+    $mae($live),
+    $v1
+);
+
+echo "\n11. The host's /metrics page (Telemetry::metrics(\$store): every php-fpm worker adds into one\n"
+    . "    memory-mapped file); prediction counts, drift and the registry version in use, abridged:\n";
+foreach (explode("\n", Telemetry::metrics($store)) as $line) {
+    if (
+        preg_match('/^tenantml_(predictions_total|drift_detected|model_version_in_use)\{/', $line)
+        || str_starts_with($line, 'tenantml_prediction_latency_seconds_count{model="usage-hourly"')
+    ) {
+        echo "  {$line}\n";
+    }
+}
+echo "  (" . Telemetry::CONTENT_TYPE . "; a Laravel route returns it as is)\n";

@@ -233,7 +233,7 @@ fn prob_outside_band(m: u64, n: u64, g: u64, h: u64) -> f64 {
 }
 
 /// scipy's asymptotic branch: `kstwo.sf(d, round(m n / (m + n)))`.
-fn asymptotic_p_value(n1: usize, n2: usize, d: f64) -> f64 {
+pub(crate) fn asymptotic_p_value(n1: usize, n2: usize, d: f64) -> f64 {
     let (m, n) = (n1.max(n2) as f64, n1.min(n2) as f64);
     let en = (m * n / (m + n)).round_ties_even().max(1.0);
     kstwo_sf(d, en as u64).clamp(0.0, 1.0)

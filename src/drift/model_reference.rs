@@ -108,8 +108,7 @@ impl ModelReference {
             )));
         }
         let rows = sampled_rows(x, MODEL_REFERENCE_ROWS, seed);
-        let schema = FeatureSchema::numeric(model.feature_names().to_vec())?;
-        let features = ReferenceSample::with_max_size(rows.view(), &schema, MODEL_REFERENCE_SIZE)?;
+        let features = summarise_numeric(rows.view(), model.feature_names())?;
         let n = rows.nrows().min(MODEL_REFERENCE_PREDICTIONS);
         let mut predictions = vec![0.0; n];
         model.predict(rows.slice(ndarray::s![..n, ..]), &mut predictions)?;
@@ -117,6 +116,17 @@ impl ModelReference {
         Ok(ModelReference {
             features,
             predictions,
+        })
+    }
+
+    /// The reference of numeric training features `x` (columns named by `names`) without
+    /// predictions: at most [`MODEL_REFERENCE_ROWS`] rows (a sample drawn with `seed`),
+    /// [`MODEL_REFERENCE_SIZE`] values per feature. Errors if a column has no finite value.
+    pub fn of_features(x: ArrayView2<f64>, names: &[String], seed: u64) -> Result<Self> {
+        let rows = sampled_rows(x, MODEL_REFERENCE_ROWS, seed);
+        Ok(ModelReference {
+            features: summarise_numeric(rows.view(), names)?,
+            predictions: None,
         })
     }
 
@@ -174,6 +184,11 @@ impl ModelReference {
         })?;
         prediction_drift(reference, recent, config)
     }
+}
+
+fn summarise_numeric(rows: ArrayView2<f64>, names: &[String]) -> Result<ReferenceSample> {
+    let schema = FeatureSchema::numeric(names.to_vec())?;
+    ReferenceSample::with_max_size(rows, &schema, MODEL_REFERENCE_SIZE)
 }
 
 /// At most `max` rows of `x`, a random sample (seeded) in random order when there are

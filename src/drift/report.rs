@@ -11,7 +11,7 @@ use super::distance::{
     jensen_shannon_sorted, js_counts, population_std, psi_counts, psi_sorted, wasserstein_sorted,
     WASSERSTEIN_MIN_STD,
 };
-use super::ks::{ks_2samp_sorted, KsMethod};
+use super::ks::{asymptotic_p_value, ks_2samp_sorted, KsMethod};
 use super::reference::{
     no_values, summarise, FeatureKind, FeatureSchema, ReferenceColumn, ReferenceFeature,
     ReferenceSample,
@@ -214,6 +214,10 @@ pub struct FeatureDrift {
     pub missing_reference: u64,
     /// Non-finite current values dropped.
     pub missing_current: u64,
+    /// The current sample's effective size when its KS p-value was corrected for
+    /// autocorrelation ([`DriftReport::for_time_ordered`]); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_current_effective: Option<u64>,
 }
 
 /// Drift per feature and for the dataset as a whole; serialisable as JSON.
@@ -234,6 +238,58 @@ pub struct DriftReport {
 }
 
 impl DriftReport {
+    /// The KS verdicts redone for a current sample whose rows are consecutive periods of a
+    /// series (e.g. the features of a tenant's last weeks), where neighbouring rows are
+    /// far from independent: a weekly rolling minimum barely changes from one hour to the
+    /// next, and 336 hourly rows of it carry about two weeks' worth of information. Each
+    /// KS feature's current size is replaced by its effective size
+    /// `n (1 - r) / (1 + r)` (`r` its lag-1 autocorrelation in `current`, clamped to
+    /// `[0, 1)`; at least 2), its p-value recomputed with Smirnov's asymptotic
+    /// distribution, and the dataset verdict redone. Other tests are unchanged.
+    /// `current` is the matrix the report was computed from (rows in time order).
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use tenantml::drift::{drift_report, DriftConfig, FeatureSchema};
+    /// // A slow wave: the current window sits on one side of the reference's range.
+    /// let wave = |t: usize| (t as f64 / 40.0).sin();
+    /// let reference = Array2::from_shape_fn((2000, 1), |(t, _)| wave(t));
+    /// let current = Array2::from_shape_fn((120, 1), |(t, _)| wave(t + 20));
+    /// let schema = FeatureSchema::numeric(vec!["slow".into()])?;
+    /// let report = drift_report(reference.view(), current.view(), &schema, &DriftConfig::default())?;
+    /// assert!(report.features[0].drifted); // as if 120 independent draws
+    /// let fair = report.for_time_ordered(current.view())?;
+    /// assert!(!fair.features[0].drifted); // a few effective draws: no evidence
+    /// assert!(fair.features[0].n_current_effective.unwrap() < 10);
+    /// # Ok::<(), tenantml::Error>(())
+    /// ```
+    pub fn for_time_ordered(mut self, current: ArrayView2<f64>) -> Result<DriftReport> {
+        if current.ncols() != self.features.len() {
+            return Err(Error::InvalidArgument(format!(
+                "the current matrix has {} columns, the report {} features",
+                current.ncols(),
+                self.features.len()
+            )));
+        }
+        for (j, f) in self.features.iter_mut().enumerate() {
+            if f.test != DriftTest::Ks {
+                continue;
+            }
+            let r = lag1_autocorrelation(current.column(j)).clamp(0.0, 0.999);
+            let n = f.n_current as f64;
+            let effective = (n * (1.0 - r) / (1.0 + r)).round().clamp(2.0, n.max(2.0)) as u64;
+            let p = asymptotic_p_value(f.n_reference as usize, effective as usize, f.statistic);
+            f.p_value = Some(p);
+            f.ks_method = Some(KsMethod::Asymptotic);
+            f.drifted = p < f.threshold;
+            f.n_current_effective = Some(effective);
+        }
+        self.n_drifted = self.features.iter().filter(|f| f.drifted).count();
+        self.share_drifted = self.n_drifted as f64 / self.features.len() as f64;
+        self.dataset_drift = self.share_drifted >= self.drift_share;
+        Ok(self)
+    }
+
     /// As JSON.
     pub fn to_json(&self) -> Result<String> {
         Ok(serde_json::to_string(self)?)
@@ -434,5 +490,22 @@ fn compare(
         n_current: cur.len() as u64,
         missing_reference: reference.missing(),
         missing_current,
+        n_current_effective: None,
     })
+}
+
+/// Lag-1 autocorrelation of the finite values of `x` in order (0 when undefined: fewer
+/// than three values or no variance).
+fn lag1_autocorrelation(x: ArrayView1<f64>) -> f64 {
+    let v: Vec<f64> = x.iter().copied().filter(|v| v.is_finite()).collect();
+    if v.len() < 3 {
+        return 0.0;
+    }
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    let var: f64 = v.iter().map(|a| (a - mean).powi(2)).sum();
+    if var <= 0.0 {
+        return 0.0;
+    }
+    let cov: f64 = v.windows(2).map(|w| (w[0] - mean) * (w[1] - mean)).sum();
+    cov / var
 }

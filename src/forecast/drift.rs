@@ -2,7 +2,7 @@
 //! predictor's file carries a summary of its training features (scaled units, see
 //! [`ModelReference`]); this compares the same features computed over a recent history.
 
-use ndarray::ArrayView2;
+use ndarray::{Array2, ArrayView2, Axis};
 
 use super::predictor::UsagePredictor;
 use super::prepare::prepare;
@@ -21,7 +21,14 @@ impl UsagePredictor {
     /// Feature drift of `recent` (the predictor's frequency) against the training
     /// features: the same features, on the same per-series scale and anomaly cleaning as a
     /// forecast uses, one row per period (rows whose lags reach before `recent` have
-    /// missing values, which the report drops and counts).
+    /// missing values, which the report drops and counts). Calendar features are left
+    /// out: they follow the clock, so they would "drift" whenever time has moved on.
+    /// Only periods with every feature present are compared, on both sides (the training
+    /// reference was built the same way): the first `lookback` periods of `recent` warm
+    /// the windows up, as they would have in training, so pass that much more history
+    /// than the span you want checked. KS p-values use each feature's effective sample
+    /// size ([`DriftReport::for_time_ordered`]): consecutive hours are not independent
+    /// draws, and without it a tenant's own training data would be flagged.
     ///
     /// ```
     /// use tenantml::data::series::{Series, SeriesOptions};
@@ -81,6 +88,41 @@ impl UsagePredictor {
         let matrix = self.builder.matrix(&prepared.values, start)?;
         let rows = ArrayView2::from_shape((values.len(), self.builder.len()), &matrix)
             .map_err(|e| Error::InvalidArgument(format!("feature matrix: {e}")))?;
-        reference.report(rows, config)
+        // The reference covers the data features (not the calendar): its columns by name.
+        let names = self.builder.spec().names();
+        let columns = reference
+            .features
+            .features()
+            .iter()
+            .map(|f| {
+                names.iter().position(|n| *n == f.name).ok_or_else(|| {
+                    Error::BadModelFile(format!(
+                        "the drift reference names feature '{}', which this predictor lacks",
+                        f.name
+                    ))
+                })
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        let current = complete_rows(rows.select(Axis(1), &columns).view());
+        if current.nrows() == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "no period of the {} given has every feature (the windows and lags look back \
+                 up to {} periods): pass a longer history",
+                values.len(),
+                self.builder.spec().lookback()
+            )));
+        }
+        reference
+            .report(current.view(), config)?
+            .for_time_ordered(current.view())
     }
+}
+
+/// The rows of `x` with every value finite: periods whose lags and windows are all filled,
+/// so that a short recent history and long training series are compared alike.
+pub(crate) fn complete_rows(x: ArrayView2<f64>) -> Array2<f64> {
+    let keep: Vec<usize> = (0..x.nrows())
+        .filter(|&i| x.row(i).iter().all(|v| v.is_finite()))
+        .collect();
+    x.select(Axis(0), &keep)
 }

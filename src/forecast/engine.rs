@@ -134,8 +134,9 @@ pub(crate) fn direct_training_rows(
 /// recursive forecaster), fitted on the same series. Step models are fitted in turn (each
 /// fit is parallel inside); the seed of step `h` is the base seed plus `h - 1`. With
 /// `keep_reference`, also the drift reference of the one-step model's training features
-/// (scaled units; no prediction reference, as its predictions are in the target
-/// transform's units).
+/// (scaled units; rows with every feature present), without the calendar columns (functions of the clock, which "drift" as
+/// time passes whatever the data does) and without predictions (the model's are in the
+/// target transform's units).
 pub(crate) fn fit_step_models(
     builder: &FeatureBuilder,
     series: &[ScaledSeries<'_>],
@@ -150,12 +151,13 @@ pub(crate) fn fit_step_models(
     // A feature with no finite training value (a weekly lag on a series shorter than a
     // week) cannot be summarised: such a model stores no reference rather than failing.
     let reference = keep_reference
-        .then(|| ModelReference::of_model(&one_step, x.view(), params.seed.unwrap_or(0)).ok())
-        .flatten()
-        .map(|r| ModelReference {
-            predictions: None,
-            ..r
-        });
+        .then(|| {
+            let data = builder.calendar_columns().end;
+            let names = &one_step.feature_names()[data..];
+            let x = super::drift::complete_rows(x.slice(ndarray::s![.., data..]));
+            ModelReference::of_features(x.view(), names, params.seed.unwrap_or(0)).ok()
+        })
+        .flatten();
     drop((x, y));
     let mut direct = Vec::new();
     for h in 2..=direct_steps {

@@ -34,21 +34,25 @@ impl UsagePredictor {
     /// use tenantml::data::series::{Series, SeriesOptions};
     /// use tenantml::drift::DriftConfig;
     /// use tenantml::forecast::{ForecastParams, UsagePredictor};
-    /// let hourly = |days: i64, amplitude: f64| -> tenantml::Result<Series> {
+    /// // A daily wave with `noise` (0..1) of scrambled multiplicative noise.
+    /// let hourly = |days: i64, level: f64, noise: f64| -> tenantml::Result<Series> {
     ///     let ts: Vec<i64> = (0..24 * days).map(|h| 1_700_000_000 + h * 3600).collect();
     ///     let v: Vec<f64> = (0..24 * days)
-    ///         .map(|h| 50.0 + amplitude * ((h % 24) as f64 / 24.0 * 6.283).sin())
+    ///         .map(|h| {
+    ///             let scrambled = ((h * 7919) % 101) as f64 / 100.0 - 0.5;
+    ///             level * (1.0 + 0.4 * ((h % 24) as f64 / 24.0 * 6.283).sin()) * (1.0 + noise * scrambled)
+    ///         })
     ///         .collect();
     ///     Series::new(&ts, &v, &SeriesOptions::default())
     /// };
     /// let mut params = ForecastParams::default();
     /// params.model.gbdt.rounds = 30;
     /// params.model.forest.trees = 10;
-    /// let predictor = UsagePredictor::fit(&[hourly(28, 20.0)?], &params)?;
+    /// let predictor = UsagePredictor::fit(&[hourly(28, 50.0, 0.1)?], &params)?;
     /// let config = DriftConfig::default();
-    /// // Same shape, another level: scaling absorbs it. A flat series does not look alike.
-    /// assert!(!predictor.feature_drift(&hourly(14, 20.0)?, &config)?.dataset_drift);
-    /// assert!(predictor.feature_drift(&hourly(14, 0.5)?, &config)?.dataset_drift);
+    /// // Same shape at ten times the level: scaling absorbs it. Erratic usage does not.
+    /// assert!(!predictor.feature_drift(&hourly(21, 500.0, 0.1)?, &config)?.dataset_drift);
+    /// assert!(predictor.feature_drift(&hourly(21, 50.0, 1.6)?, &config)?.dataset_drift);
     /// # Ok::<(), tenantml::Error>(())
     /// ```
     pub fn feature_drift(&self, recent: &Series, config: &DriftConfig) -> Result<DriftReport> {

@@ -302,7 +302,8 @@ pub fn compute_facts_capped<H: History + ?Sized>(
     scratch: &mut FeatureScratch,
 ) -> Facts {
     let t = txn.timestamp;
-    if history.len() > cap {
+    let capped = history.len() > cap;
+    if capped {
         // Only then pay for ranking the rows by time.
         let kept = &mut scratch.kept;
         kept.clear();
@@ -317,7 +318,6 @@ pub fn compute_facts_capped<H: History + ?Sized>(
         }
         kept.sort_unstable_by_key(|&(_, i)| i);
     }
-    let capped = history.len() > cap;
     let amounts = &mut scratch.amounts;
     amounts.clear();
     let mut count = [1u32; 3];

@@ -79,6 +79,7 @@ bench: build
 	$(CARGO) bench --bench breaker
 	$(CARGO) bench --bench binning --bench gbdt --bench model --bench explain --bench features --bench forecast
 	$(CARGO) bench --bench fraud --bench churn
+	$(CARGO) bench --bench drift --bench telemetry
 	TENANTML_LIB=$(LIB) $(PHP) php-ext/benchmarks/breaker.php
 	TENANTML_LIB=$(LIB) $(PHP) php-ext/benchmarks/model.php
 	TENANTML_LIB=$(LIB) $(PHP) php-ext/benchmarks/forecast.php

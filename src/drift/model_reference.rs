@@ -20,9 +20,9 @@ use crate::trees::model::Model;
 pub const MODEL_REFERENCE_KEY: &str = "drift_reference";
 
 /// Values kept per numeric feature in a model's stored reference: a few KB of JSON per
-/// feature (about 4.5 KB for the fraud scorer's), and a KS test against 500 order
-/// statistics still sees a shift of a tenth of a standard deviation in a few thousand
-/// current rows.
+/// feature (about 4.5 KB for the fraud scorer's). A KS test against 500 order statistics
+/// and 3,000 independent current rows sees a shift of a fifth of a standard deviation
+/// (D ≈ 0.08 against a critical 0.066 at 5 %), not a tenth (D ≈ 0.04).
 pub const MODEL_REFERENCE_SIZE: usize = 500;
 
 /// Training rows a model's reference is summarised from, at most: a seeded random sample

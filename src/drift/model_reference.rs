@@ -135,12 +135,21 @@ impl ModelReference {
     /// the model file). Returns `false`, storing nothing, when the reference cannot be
     /// built because a feature has no finite training value: fitting must not fail for it.
     pub fn attach(model: &mut Model, x: ArrayView2<f64>, seed: u64) -> Result<bool> {
-        match ModelReference::of_model(model, x, seed) {
-            Ok(reference) => {
+        match ModelReference::of_model_if_any(model, x, seed)? {
+            Some(reference) => {
                 reference.store_in(model.metadata_mut())?;
                 Ok(true)
             }
-            Err(Error::InvalidArgument(_)) => Ok(false),
+            None => Ok(false),
+        }
+    }
+
+    /// [`ModelReference::of_model`], or `None` when a feature has no finite training value
+    /// (nothing to summarise); other errors are errors.
+    pub fn of_model_if_any(model: &Model, x: ArrayView2<f64>, seed: u64) -> Result<Option<Self>> {
+        match ModelReference::of_model(model, x, seed) {
+            Ok(reference) => Ok(Some(reference)),
+            Err(Error::InvalidArgument(_)) => Ok(None),
             Err(e) => Err(e),
         }
     }

@@ -235,7 +235,7 @@ impl ChurnPredictor {
             positives as f64 / y.len() as f64,
         );
         // Stored for drift checks; a feature with no finite value leaves none stored.
-        if let Ok(reference) = ModelReference::of_model(&model, x, params.seed) {
+        if let Some(reference) = ModelReference::of_model_if_any(&model, x, params.seed)? {
             reference.store_in(&mut metadata)?;
         }
         Ok(ChurnPredictor {

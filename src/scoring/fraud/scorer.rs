@@ -241,9 +241,8 @@ impl FraudScorer {
             .training_metrics
             .insert("fraud_rate".into(), positives as f64 / y.len() as f64);
         // Stored for drift checks; a feature with no finite value leaves none stored.
-        if let Ok(reference) =
-            ModelReference::of_model(&model, x.view(), model_params.seed.unwrap_or(0))
-        {
+        let seed = model_params.seed.unwrap_or(0);
+        if let Some(reference) = ModelReference::of_model_if_any(&model, x.view(), seed)? {
             reference.store_in(&mut scorer.metadata)?;
         }
         scorer.model = Some(model);

@@ -222,7 +222,9 @@ fn choose_combination(points: &[(usize, f64, f64, f64, f64)], baselines: &[Basel
                 .iter()
                 .map(|&(_, a, m, n, s)| (a - candidate.apply(m, [n, s][index])).abs())
                 .sum();
-            if error < best_error - 1e-12 * best_error.abs().max(1.0) {
+            // The first candidate (the model alone) is taken as is: a tolerance scaled by an
+            // infinite error would be NaN and refuse every candidate.
+            if !best_error.is_finite() || error < best_error - 1e-12 * best_error.max(1.0) {
                 best_error = error;
                 best = candidate;
             }
@@ -234,6 +236,49 @@ fn choose_combination(points: &[(usize, f64, f64, f64, f64)], baselines: &[Basel
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const BASELINES: [Baseline; 2] = [Baseline::Naive, Baseline::SeasonalNaive { period: 24 }];
+
+    #[test]
+    fn a_baseline_that_beats_the_model_is_chosen() {
+        // (step, actual, model, naive, seasonal naive): the seasonal naive is exact.
+        let points: Vec<_> = (0..20)
+            .map(|i| {
+                let a = i as f64;
+                (0, a, a + 1.0, a - 2.0, a)
+            })
+            .collect();
+        let chosen = choose_combination(&points, &BASELINES);
+        assert_eq!((chosen.index, chosen.model_weight), (1, 0.0));
+    }
+
+    #[test]
+    fn a_blend_is_chosen_when_errors_cancel() {
+        // The model is 1 above and the naive 1 below: half of each is exact.
+        let points: Vec<_> = (0..20)
+            .map(|i| {
+                let a = i as f64;
+                (0, a, a + 1.0, a - 1.0, a + 5.0)
+            })
+            .collect();
+        let chosen = choose_combination(&points, &BASELINES);
+        assert_eq!(chosen.index, 0);
+        assert!((chosen.model_weight - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_model_alone_wins_ties_and_when_best() {
+        let exact: Vec<_> = (0..20)
+            .map(|i| {
+                let a = i as f64;
+                (0, a, a, a + 1.0, a - 1.0)
+            })
+            .collect();
+        let chosen = choose_combination(&exact, &BASELINES);
+        assert_eq!(chosen.model_weight, 1.0);
+        let all_equal: Vec<_> = (0..5).map(|i| (0, i as f64, 0.0, 0.0, 0.0)).collect();
+        assert_eq!(choose_combination(&all_equal, &BASELINES).model_weight, 1.0);
+    }
 
     #[test]
     fn origins_stay_inside_the_series() {

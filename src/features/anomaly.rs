@@ -105,34 +105,28 @@ impl AnomalyMethod {
 
     /// Flags the anomalous members of `group` (present values only), writing into `flags`
     /// at the matching `index`.
-    /// `work` and `dev` are scratch buffers reused across groups (no allocation per phase
-    /// on the forecast path).
-    fn flag_group(
-        &self,
-        group: &[f64],
-        index: &[usize],
-        flags: &mut [bool],
-        work: &mut Vec<f64>,
-        dev: &mut Vec<f64>,
-    ) {
+    /// `work` is a scratch buffer reused across groups (no allocation per phase on the
+    /// forecast path).
+    fn flag_group(&self, group: &[f64], index: &[usize], flags: &mut [bool], work: &mut Vec<f64>) {
         let m = group.len();
         if m < 3 {
             return;
         }
-        let mut mark = |test: &dyn Fn(f64) -> bool| {
+        // Generic, not `dyn`: this loop runs over every value of every forecast request.
+        fn mark(group: &[f64], index: &[usize], flags: &mut [bool], test: impl Fn(f64) -> bool) {
             for (&v, &i) in group.iter().zip(index) {
                 if test(v) {
                     flags[i] = true;
                 }
             }
-        };
+        }
         match *self {
             AnomalyMethod::ZScore { threshold } => {
                 let mean = group.iter().sum::<f64>() / m as f64;
                 let var = group.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m - 1) as f64;
                 let sd = var.sqrt();
                 if sd > 0.0 {
-                    mark(&|v| (v - mean).abs() / sd > threshold);
+                    mark(group, index, flags, |v| (v - mean).abs() / sd > threshold);
                 }
             }
             AnomalyMethod::Iqr { k } => {
@@ -141,23 +135,19 @@ impl AnomalyMethod {
                 work.sort_by(f64::total_cmp);
                 let (q1, q3) = (quantile(work, 0.25), quantile(work, 0.75));
                 let (lo, hi) = (q1 - k * (q3 - q1), q3 + k * (q3 - q1));
-                mark(&|v| v < lo || v > hi);
+                mark(group, index, flags, |v| v < lo || v > hi);
             }
             AnomalyMethod::Mad { threshold } => {
-                // Selection, not sorting: this runs on every forecast request's history.
                 work.clear();
                 work.extend_from_slice(group);
-                let med = median(work);
-                dev.clear();
-                dev.extend(group.iter().map(|v| (v - med).abs()));
-                let mad = median(dev);
+                let (med, mad) = median_and_mad(work);
                 let sigma = if mad > 0.0 {
                     mad / MODIFIED_Z_CONSTANT
                 } else {
-                    MEAN_AD_CONSTANT * dev.iter().sum::<f64>() / m as f64
+                    MEAN_AD_CONSTANT * group.iter().map(|v| (v - med).abs()).sum::<f64>() / m as f64
                 };
                 if sigma > 0.0 {
-                    mark(&|v| (v - med).abs() / sigma > threshold);
+                    mark(group, index, flags, |v| (v - med).abs() / sigma > threshold);
                 }
             }
         }
@@ -207,7 +197,7 @@ pub fn detect_anomalies(
     let mut flags = vec![false; values.len()];
     let mut group = Vec::with_capacity(values.len() / p + 1);
     let mut index = Vec::with_capacity(values.len() / p + 1);
-    let (mut work, mut dev) = (Vec::with_capacity(group.capacity()), Vec::new());
+    let mut work = Vec::with_capacity(group.capacity());
     for phase in 0..p {
         group.clear();
         index.clear();
@@ -217,7 +207,7 @@ pub fn detect_anomalies(
                 index.push(t);
             }
         }
-        method.flag_group(&group, &index, &mut flags, &mut work, &mut dev);
+        method.flag_group(&group, &index, &mut flags, &mut work);
     }
     Ok(flags)
 }
@@ -338,17 +328,64 @@ fn check_period(period: usize, n: usize) -> Result<usize> {
     Ok(period)
 }
 
-/// The median of non-empty data (the mean of the two middle values for an even count, as
-/// [`quantile`] at 0.5), by selection; reorders `values`.
-fn median(values: &mut [f64]) -> f64 {
+/// The median of non-empty data and its median absolute deviation (each the mean of the two
+/// middle values for an even count, as [`quantile`] at 0.5); sorts `values`.
+///
+/// This runs for every seasonal phase of every forecast request's history, on a dozen or
+/// so values each: one sort and a merge walk over the deviations, which are the sorted
+/// values read outwards from the median, beat selecting twice.
+fn median_and_mad(values: &mut [f64]) -> (f64, f64) {
+    sort_present(values);
     let m = values.len();
-    let (left, upper, _) = values.select_nth_unstable_by(m / 2, f64::total_cmp);
-    let upper = *upper;
-    if m % 2 == 1 {
+    let med = quantile(values, 0.5);
+    // Deviations below the median grow leftwards from `split`, those above rightwards.
+    let split = values.partition_point(|&v| v < med);
+    let (mut left, mut right) = (split, split);
+    let (mut lower, mut upper) = (0.0, 0.0);
+    for _ in 0..=m / 2 {
+        let below = (left > 0).then(|| med - values[left - 1]);
+        let above = (right < m).then(|| values[right] - med);
+        let next = match (below, above) {
+            (Some(b), Some(a)) if b <= a => {
+                left -= 1;
+                b
+            }
+            (_, Some(a)) => {
+                right += 1;
+                a
+            }
+            (Some(b), None) => {
+                left -= 1;
+                b
+            }
+            (None, None) => unreachable!("m / 2 + 1 <= m deviations"),
+        };
+        lower = upper;
+        upper = next;
+    }
+    let mad = if m % 2 == 1 {
         upper
     } else {
-        let lower = left.iter().copied().max_by(f64::total_cmp).expect("m >= 2");
         lower + (upper - lower) * 0.5
+    };
+    (med, mad)
+}
+
+/// Sorts values without NaN. A phase of a forecast request's history holds a dozen or so:
+/// a plain insertion sort on `<` is quicker there than the library's sort on `total_cmp`.
+fn sort_present(values: &mut [f64]) {
+    if values.len() > 32 {
+        values.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    for i in 1..values.len() {
+        let v = values[i];
+        let mut j = i;
+        while j > 0 && v < values[j - 1] {
+            values[j] = values[j - 1];
+            j -= 1;
+        }
+        values[j] = v;
     }
 }
 
@@ -365,18 +402,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn median_by_selection_equals_the_sorted_quantile() {
+    fn median_and_mad_equal_the_sorted_quantiles() {
         let mut state = 7u64;
         for m in 1..60 {
-            let mut v: Vec<f64> = (0..m)
-                .map(|_| {
-                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
-                    ((state >> 40) % 17) as f64 - 3.5
-                })
-                .collect();
-            let mut sorted = v.clone();
-            sorted.sort_by(f64::total_cmp);
-            assert_eq!(median(&mut v), quantile(&sorted, 0.5), "m = {m}");
+            for spread in [3u64, 17, 1000] {
+                let v: Vec<f64> = (0..m)
+                    .map(|_| {
+                        state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        ((state >> 40) % spread) as f64 * 0.37 - 3.5
+                    })
+                    .collect();
+                let mut sorted = v.clone();
+                sorted.sort_by(f64::total_cmp);
+                let med = quantile(&sorted, 0.5);
+                let mut dev: Vec<f64> = v.iter().map(|x| (x - med).abs()).collect();
+                dev.sort_by(f64::total_cmp);
+                let mut work = v.clone();
+                assert_eq!(
+                    median_and_mad(&mut work),
+                    (med, quantile(&dev, 0.5)),
+                    "m = {m}, values {v:?}"
+                );
+            }
         }
     }
 

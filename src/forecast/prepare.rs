@@ -38,10 +38,8 @@ pub(crate) fn prepare(
     tail: Option<usize>,
 ) -> Result<Prepared> {
     let from = tail.map_or(0, |t| values.len().saturating_sub(t));
-    let (cleaned_tail, cleaned) = clean_anomalies(&values[from..], anomaly, period)?;
-    let mut v = Vec::with_capacity(values.len());
-    v.extend_from_slice(&values[..from]);
-    v.extend_from_slice(&cleaned_tail);
+    let mut v = values.to_vec();
+    let cleaned = clean_anomalies(&mut v[from..], anomaly, period)?;
     let scale = series_scale(&v);
     for x in &mut v {
         *x /= scale;
@@ -54,15 +52,15 @@ pub(crate) fn prepare(
     })
 }
 
-/// The values with anomalies replaced (by the phase median with a usable period, else by
-/// interpolation), and how many were replaced.
+/// Replaces anomalies in `values` (by the phase median with a usable period, else by
+/// interpolation) and says how many were replaced.
 fn clean_anomalies(
-    values: &[f64],
+    values: &mut [f64],
     anomaly: Option<&AnomalyMethod>,
     period: usize,
-) -> Result<(Vec<f64>, usize)> {
+) -> Result<usize> {
     let Some(method) = anomaly else {
-        return Ok((values.to_vec(), 0));
+        return Ok(0);
     };
     let present = values.iter().filter(|x| !x.is_nan()).count();
     // A phase needs a few values of its own before a value can stand out in it. With fewer
@@ -70,23 +68,21 @@ fn clean_anomalies(
     // over a shorter period), the seasonal peaks and quiet days themselves look anomalous
     // (two weeks of business-hours usage had every weekday peak flagged), and cleaning
     // would erase the very pattern the model needs.
-    if period >= 2 && values.len() < 3 * period {
-        return Ok((values.to_vec(), 0));
+    if (period >= 2 && values.len() < 3 * period) || present < 8 {
+        return Ok(0);
     }
     let p = (period >= 2).then_some(period);
-    if present < 8 {
-        return Ok((values.to_vec(), 0));
-    }
     let flags = detect_anomalies(values, method, p)?;
     let cleaned = flags.iter().filter(|&&f| f).count();
-    if cleaned == 0 {
-        return Ok((values.to_vec(), 0));
+    if cleaned > 0 {
+        let mode = match p {
+            Some(period) => CleanMode::SeasonalMedian { period },
+            None => CleanMode::Interpolate,
+        };
+        let replaced = clean(values, &flags, mode)?;
+        values.copy_from_slice(&replaced);
     }
-    let mode = match p {
-        Some(period) => CleanMode::SeasonalMedian { period },
-        None => CleanMode::Interpolate,
-    };
-    Ok((clean(values, &flags, mode)?, cleaned))
+    Ok(cleaned)
 }
 
 pub(crate) fn resolve_frequency(series: &[Series], params: &ForecastParams) -> Result<i64> {
@@ -177,17 +173,23 @@ mod tests {
             .collect()
     }
 
+    fn clean_copy(values: &[f64], method: &AnomalyMethod, period: usize) -> (Vec<f64>, usize) {
+        let mut copy = values.to_vec();
+        let n = clean_anomalies(&mut copy, Some(method), period).unwrap();
+        (copy, n)
+    }
+
     #[test]
     fn fewer_than_three_seasons_are_not_cleaned_but_three_are() {
         let mad = AnomalyMethod::default();
         // Two weeks of a weekly pattern: pooled, every weekday peak would look anomalous.
         let short = office(14);
-        let (cleaned, n) = clean_anomalies(&short, Some(&mad), 168).unwrap();
+        let (cleaned, n) = clean_copy(&short, &mad, 168);
         assert_eq!((n, cleaned), (0, short.clone()));
         // Three weeks with one planted spike: only the spike goes.
         let mut long = office(21);
         long[200] *= 8.0;
-        let (cleaned, n) = clean_anomalies(&long, Some(&mad), 168).unwrap();
+        let (cleaned, n) = clean_copy(&long, &mad, 168);
         assert_eq!(n, 1);
         assert!(cleaned[200] < long[200] / 4.0);
         assert!((0..long.len())
@@ -196,6 +198,6 @@ mod tests {
         // A series without seasonality is cleaned against all of its values.
         let mut flat: Vec<f64> = (0..50).map(|t| 10.0 + (t % 5) as f64 * 0.1).collect();
         flat[30] = 90.0;
-        assert_eq!(clean_anomalies(&flat, Some(&mad), 1).unwrap().1, 1);
+        assert_eq!(clean_copy(&flat, &mad, 1).1, 1);
     }
 }

@@ -2,8 +2,8 @@
 //! observations, [`SeriesPrior::estimate`] for a population of tenants.
 
 use super::series::{
-    check_grid, hour_weekday, invalid, normalised, SeriesPrior, DAILY_SHRINK_DAYS, MAX_LEN,
-    WEEKLY_SHRINK_WEEKS,
+    check_grid, hour_weekday, invalid, normalised, week_slots, SeriesPrior, DAILY_SHRINK_DAYS,
+    MAX_LEN, WEEKLY_SHRINK_WEEKS,
 };
 use crate::error::Result;
 
@@ -69,25 +69,32 @@ impl SeriesPrior {
             return Ok(out);
         }
         let rate = self.trend_per_day.ln_1p() * frequency as f64 / DAY as f64;
-        // growth[i] = exp(rate * (i - len)), by repeated multiplication from the end (one
-        // `exp` instead of one per period; the relative drift stays near len ulps).
-        let step = (-rate).exp();
-        let mut growth = vec![step; len];
-        for i in (0..len.saturating_sub(1)).rev() {
-            growth[i] = growth[i + 1] * step;
-        }
-        let shape = self.shape(start, frequency, len, utc_offset_seconds);
+        let growth = growth_to_end(rate, len);
+        // This runs on every blended or cold-start forecast: on an hour-aligned grid the
+        // hour of the week of each period is found once, not per use.
+        let slots = week_slots(start, frequency, len, utc_offset_seconds);
+        let shape_of = |prior: &SeriesPrior| match &slots {
+            Some(slots) => prior.shape_at(slots),
+            None => prior.shape(start, frequency, len, utc_offset_seconds),
+        };
+        let shape = shape_of(self);
         let capped = winsorised(observed, &shape, &growth);
         let level0 = ratio_of_sums(&capped, &shape, &growth);
 
-        let mid = |i: usize| start + i as i64 * frequency + frequency / 2;
+        let hour_and_weekday = |i: usize| match &slots {
+            Some(slots) => (slots[i] as usize % 24, slots[i] as usize / 24),
+            None => hour_weekday(
+                start + i as i64 * frequency + frequency / 2,
+                utc_offset_seconds,
+            ),
+        };
         // Evidence in days at an hour (daily profile) and occurrences of a weekday (weekly).
         let hour_days = frequency as f64 / HOUR as f64;
         let weekday_days = frequency as f64 / DAY as f64;
         if frequency <= HOUR && level0 > 0.0 {
             let (mut num, mut den, mut days) = ([0.0; 24], [0.0; 24], [0.0; 24]);
             for (i, y) in capped.iter().enumerate().filter(|(_, y)| !y.is_nan()) {
-                let (h, w) = hour_weekday(mid(i), utc_offset_seconds);
+                let (h, w) = hour_and_weekday(i);
                 num[h] += y;
                 den[h] += level0 * self.weekly_profile[w] * growth[i];
                 days[h] += hour_days;
@@ -100,10 +107,10 @@ impl SeriesPrior {
                 weekly_profile: flat,
                 ..out.clone()
             };
-            let daily_shape = daily_only.shape(start, frequency, len, utc_offset_seconds);
+            let daily_shape = shape_of(&daily_only);
             let (mut num, mut den, mut days) = ([0.0; 7], [0.0; 7], [0.0; 7]);
             for (i, y) in capped.iter().enumerate().filter(|(_, y)| !y.is_nan()) {
-                let (_, w) = hour_weekday(mid(i), utc_offset_seconds);
+                let (_, w) = hour_and_weekday(i);
                 num[w] += y;
                 den[w] += level0 * daily_shape[i] * growth[i];
                 days[w] += weekday_days;
@@ -111,7 +118,7 @@ impl SeriesPrior {
             out.weekly_profile =
                 shrink(&self.weekly_profile, &num, &den, &days, WEEKLY_SHRINK_WEEKS);
         }
-        let shape = out.shape(start, frequency, len, utc_offset_seconds);
+        let shape = shape_of(&out);
         out.level = ratio_of_sums(&capped, &shape, &growth);
         Ok(out)
     }
@@ -307,6 +314,25 @@ fn winsorised(observed: &[f64], shape: &[f64], growth: &[f64]) -> Vec<f64> {
 }
 
 /// Ratio of sums: the level that makes `shape * growth` match the present values in total.
+/// `growth[i] = exp(rate * (i - len))`, by repeated multiplication from the end: one `exp`
+/// instead of one per period, and four interleaved chains (each multiplying by `step^4`) so
+/// the multiplications do not wait on each other; the relative drift stays near `len / 4`
+/// ulps.
+fn growth_to_end(rate: f64, len: usize) -> Vec<f64> {
+    let step = (-rate).exp();
+    let mut growth = vec![1.0; len];
+    let mut power = 1.0;
+    for g in growth.iter_mut().rev().take(4) {
+        power *= step;
+        *g = power;
+    }
+    let step4 = power;
+    for i in (0..len.saturating_sub(4)).rev() {
+        growth[i] = growth[i + 4] * step4;
+    }
+    growth
+}
+
 fn ratio_of_sums(values: &[f64], shape: &[f64], growth: &[f64]) -> f64 {
     let (mut num, mut den, mut g) = (0.0, 0.0, 0.0);
     for i in (0..values.len()).filter(|&i| !values[i].is_nan()) {
@@ -352,5 +378,27 @@ fn median(mut v: Vec<f64>) -> f64 {
         v[n / 2]
     } else {
         0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn growth_matches_exp_at_every_length() {
+        for rate in [0.0, 1e-4, -3e-5, 0.01] {
+            for len in (0..9).chain([100, 10_000]) {
+                let g = growth_to_end(rate, len);
+                assert_eq!(g.len(), len);
+                for (i, v) in g.iter().enumerate() {
+                    let exact = (rate * (i as f64 - len as f64)).exp();
+                    assert!(
+                        (v / exact - 1.0).abs() < 1e-12,
+                        "rate {rate} len {len} i {i}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -180,6 +180,14 @@ impl SeriesPrior {
 
     /// Mean of the weekly step function over each period, without level or trend. Inputs
     /// are assumed checked.
+    /// [`SeriesPrior::shape`] on a grid given by its [`week_slots`].
+    pub(crate) fn shape_at(&self, slots: &[u8]) -> Vec<f64> {
+        slots
+            .iter()
+            .map(|&s| self.daily_profile[s as usize % 24] * self.weekly_profile[s as usize / 24])
+            .collect()
+    }
+
     pub(crate) fn shape(&self, start: i64, frequency: i64, len: usize, offset: i32) -> Vec<f64> {
         let table = WeekTable::new(&self.daily_profile, &self.weekly_profile);
         let first = start + offset as i64 + EPOCH_FROM_MONDAY;
@@ -269,6 +277,26 @@ impl WeekTable {
     }
 }
 
+/// The local hour of the week (0 = Monday 00:00) of every period of a grid, when each
+/// period lies within one local hour (the period divides an hour and the grid is aligned to
+/// it); `None` otherwise. The shape at slot `s` is then `daily[s % 24] * weekly[s / 24]`, as
+/// [`SeriesPrior::shape`] computes it, without a division per period.
+pub(crate) fn week_slots(start: i64, frequency: i64, len: usize, offset: i32) -> Option<Vec<u8>> {
+    let mut r = (start + offset as i64 + EPOCH_FROM_MONDAY).rem_euclid(WEEK);
+    if frequency <= 0 || HOUR % frequency != 0 || r % frequency != 0 {
+        return None;
+    }
+    let mut slots = Vec::with_capacity(len);
+    for _ in 0..len {
+        slots.push((r / HOUR) as u8);
+        r += frequency;
+        if r >= WEEK {
+            r -= WEEK;
+        }
+    }
+    Some(slots)
+}
+
 /// Local hour of day (0..23) and weekday (0 = Monday) of the instant `t` under `offset`.
 pub(crate) fn hour_weekday(t: i64, offset: i32) -> (usize, usize) {
     let r = (t + offset as i64 + EPOCH_FROM_MONDAY).rem_euclid(WEEK);
@@ -336,4 +364,41 @@ pub(crate) fn normalised(values: &[f64]) -> Vec<f64> {
 
 pub(crate) fn invalid(message: String) -> Error {
     Error::InvalidArgument(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn week_slots_give_the_shape_and_hours_of_the_general_path() {
+        let prior = SeriesPrior::saas_default();
+        let len = 400;
+        for frequency in [300, 900, 1800, 3600] {
+            for start in [0, 1_711_846_800, 1_711_846_800 + 1800, -86_400 * 3] {
+                for offset in [0, 3600, -5 * 3600, 5 * 3600 + 1800] {
+                    let general = prior.shape(start, frequency, len, offset);
+                    let Some(slots) = week_slots(start, frequency, len, offset) else {
+                        // Only grids not aligned to their period fall back.
+                        assert_ne!((start + offset as i64).rem_euclid(frequency), 0);
+                        continue;
+                    };
+                    let fast = prior.shape_at(&slots);
+                    assert!(general
+                        .iter()
+                        .zip(&fast)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()));
+                    for (i, &s) in slots.iter().enumerate() {
+                        let mid = start + i as i64 * frequency + frequency / 2;
+                        let (h, w) = hour_weekday(mid, offset);
+                        assert_eq!((s as usize % 24, s as usize / 24), (h, w));
+                    }
+                }
+            }
+        }
+        // Periods longer than an hour, or not dividing it, take the general path.
+        assert!(week_slots(0, 7200, 10, 0).is_none());
+        assert!(week_slots(0, 2400, 10, 0).is_none());
+        assert!(week_slots(60, 3600, 10, 0).is_none());
+    }
 }

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::binning::{BinMapper, BinnedData};
 use super::compiled::{check_batch, check_row, CompiledTrees};
-use super::grower::{grow, GrowRules};
-use super::objective::Objective;
+use super::grower::{grow_monotone, GrowRules};
+use super::objective::{renew_leaves_to_median, Objective};
 use super::split::SplitRules;
 use super::tree::Tree;
 use crate::error::{Error, Result};
@@ -52,6 +52,12 @@ pub struct GbdtParams {
     pub validation_fraction: f64,
     /// Seed of every random choice (bagging, feature sampling, holdout, binning sample).
     pub seed: u64,
+    /// Monotone constraint per feature: `1` the prediction never falls as the feature
+    /// rises, `-1` never rises, `0` free (see [`monotone`](super::monotone)). Empty (the
+    /// default) constrains nothing; otherwise one value per feature. Not with the
+    /// absolute-error objective, whose leaf renewal would undo it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub monotone_constraints: Vec<i8>,
 }
 
 impl Default for GbdtParams {
@@ -72,6 +78,7 @@ impl Default for GbdtParams {
             early_stopping_rounds: None,
             validation_fraction: 0.1,
             seed: 0,
+            monotone_constraints: Vec::new(),
         }
     }
 }
@@ -118,6 +125,14 @@ impl GbdtParams {
         }
         if self.early_stopping_rounds == Some(0) {
             return fail("early_stopping_rounds must be at least 1 when given".into());
+        }
+        super::monotone::check(&self.monotone_constraints, None)?;
+        if self.objective == Objective::AbsoluteError
+            && self.monotone_constraints.iter().any(|&d| d != 0)
+        {
+            return fail(
+                "monotone_constraints do not work with the absolute_error objective".into(),
+            );
         }
         Ok(())
     }
@@ -224,6 +239,7 @@ impl Gbdt {
     ) -> Result<Gbdt> {
         params.validate()?;
         check_matrix(&x, y.len(), "training data")?;
+        super::monotone::check(&params.monotone_constraints, Some(x.ncols()))?;
         params.objective.check_targets(y)?;
         if let Some(w) = weights {
             if w.len() != y.len() {
@@ -350,7 +366,15 @@ impl Gbdt {
             } else {
                 all_features.clone()
             };
-            let (mut tree, leaves) = grow(&data, &mut rows, &grad, &hess, &features, &rules);
+            let (mut tree, leaves) = grow_monotone(
+                &data,
+                &mut rows,
+                &grad,
+                &hess,
+                &features,
+                &rules,
+                &params.monotone_constraints,
+            );
             if params.objective == Objective::AbsoluteError {
                 renew_leaves_to_median(&mut tree, &leaves, &rows, y, &scores, weights);
             }
@@ -545,6 +569,7 @@ impl TryFrom<GbdtParts> for Gbdt {
         }
         p.params
             .validate()
+            .and_then(|()| super::monotone::check(&p.params.monotone_constraints, Some(n)))
             .map_err(|e| Error::BadModelFile(format!("boosting model parameters: {e}")))?;
         super::format::validate_trees(&p.trees, n)?;
         let compiled = CompiledTrees::new(&p.trees);
@@ -560,31 +585,6 @@ impl TryFrom<GbdtParts> for Gbdt {
             valid_loss: p.valid_loss,
             compiled,
         })
-    }
-}
-
-/// L1 loss: a Newton step on sign gradients only moves a leaf by about one unit, so (as
-/// LightGBM does) each leaf is set to the weighted median residual of its rows, the exact
-/// minimiser of the absolute error within the leaf.
-fn renew_leaves_to_median(
-    tree: &mut Tree,
-    leaves: &[super::grower::LeafRows],
-    rows: &[u32],
-    y: &[f64],
-    scores: &[f64],
-    weights: Option<&[f64]>,
-) {
-    let mut residuals: Vec<(f64, f64)> = Vec::new();
-    for leaf in leaves {
-        residuals.clear();
-        residuals.extend(rows[leaf.start..leaf.end].iter().map(|&r| {
-            let r = r as usize;
-            (y[r] - scores[r], weights.map_or(1.0, |w| w[r]))
-        }));
-        if !residuals.is_empty() {
-            tree.nodes[leaf.node].value =
-                super::objective::weighted_median_of_pairs(&mut residuals);
-        }
     }
 }
 

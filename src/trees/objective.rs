@@ -224,6 +224,30 @@ pub(crate) fn weighted_median_of_pairs(pairs: &mut [(f64, f64)]) -> f64 {
     pairs.last().map_or(0.0, |p| p.0)
 }
 
+/// L1 loss: a Newton step on sign gradients only moves a leaf by about one unit, so (as
+/// LightGBM does) each leaf is set to the weighted median residual of its rows, the exact
+/// minimiser of the absolute error within the leaf.
+pub(crate) fn renew_leaves_to_median(
+    tree: &mut super::tree::Tree,
+    leaves: &[super::grower::LeafRows],
+    rows: &[u32],
+    y: &[f64],
+    scores: &[f64],
+    weights: Option<&[f64]>,
+) {
+    let mut residuals: Vec<(f64, f64)> = Vec::new();
+    for leaf in leaves {
+        residuals.clear();
+        residuals.extend(rows[leaf.start..leaf.end].iter().map(|&r| {
+            let r = r as usize;
+            (y[r] - scores[r], weights.map_or(1.0, |w| w[r]))
+        }));
+        if !residuals.is_empty() {
+            tree.nodes[leaf.node].value = weighted_median_of_pairs(&mut residuals);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

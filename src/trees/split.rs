@@ -5,6 +5,7 @@ use std::hint::select_unpredictable;
 
 use super::binning::{BinnedData, MISSING_BIN};
 use super::histogram::{BinStats, Histogram, BINS};
+use super::monotone::{score_at, Bounds, Limits};
 
 /// Constraints and regularisation of a split.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -66,19 +67,60 @@ impl SplitRules {
         features: &[usize],
         n_bins: impl Fn(usize) -> usize,
     ) -> Option<Split> {
-        self.best_split_in(features.iter().map(|&f| (f, hist.feature(f))), node, n_bins)
+        self.best_split_in(
+            features.iter().map(|&f| (f, hist.feature(f))),
+            node,
+            n_bins,
+            &Limits::NONE,
+        )
     }
 
-    /// [`best_split`](Self::best_split) over `(feature, its bins)` pairs, in that order:
-    /// the histograms may be spread over several buffers, or be a group of features that
-    /// one thread holds.
+    /// The structure score a split's gain is measured from: the node's own, at its output
+    /// clamped into its bounds when it has some.
+    #[inline]
+    fn parent_score(&self, node: &NodeStats, limits: &Limits) -> f64 {
+        if limits.bounds.is_bounded() {
+            score_at(self, node, limits.bounds.leaf_value(self, node))
+        } else {
+            self.score(node)
+        }
+    }
+
+    /// The gain of a split of a node under `limits` on a feature of direction `dir`, or
+    /// `None` when the children's (clamped) outputs go against the direction. `gain` is
+    /// the unconstrained gain, kept as it is when nothing is clamped.
+    #[inline]
+    fn limited_gain(
+        &self,
+        gain: f64,
+        l: &NodeStats,
+        r: &NodeStats,
+        bounds: &Bounds,
+        dir: i8,
+        parent_score: f64,
+    ) -> Option<f64> {
+        let (wl, wr) = (bounds.leaf_value(self, l), bounds.leaf_value(self, r));
+        if (dir > 0 && wl > wr) || (dir < 0 && wl < wr) {
+            return None;
+        }
+        if bounds.is_bounded() {
+            Some(score_at(self, l, wl) + score_at(self, r, wr) - parent_score)
+        } else {
+            Some(gain)
+        }
+    }
+
+    /// [`best_split`](Self::best_split) over `(feature, its bins)` pairs, in that order,
+    /// under `limits` (monotone constraints): the histograms may be spread over several
+    /// buffers, or be a group of features that one thread holds.
     pub(crate) fn best_split_in<'a>(
         &self,
         features: impl Iterator<Item = (usize, &'a [BinStats])>,
         node: &NodeStats,
         n_bins: impl Fn(usize) -> usize,
+        limits: &Limits,
     ) -> Option<Split> {
-        let parent_score = self.score(node);
+        let parent_score = self.parent_score(node, limits);
         let mut best: Option<Split> = None;
         let mut scan = SCAN.take().unwrap_or_else(Scan::new);
         for (f, bins) in features {
@@ -98,7 +140,13 @@ impl SplitRules {
                 scan.count[n] = left.count;
                 n += usize::from(stats.count > 0);
             }
-            self.scan_thresholds(&mut scan, n, f, bins[0], node, parent_score, &mut best);
+            let at = Threshold {
+                f,
+                node,
+                parent_score,
+                limits,
+            };
+            self.scan_thresholds(&mut scan, n, bins[0], &at, &mut best);
         }
         SCAN.set(Some(scan));
         best
@@ -107,6 +155,7 @@ impl SplitRules {
     /// The same split as [`best_split`](Self::best_split) on a histogram built from `rows`,
     /// found without one: per feature, only the bins the rows fall in are summed and tried,
     /// so the cost follows the number of rows, not of bins (deep trees' small nodes).
+    /// `limits` are the node's monotone constraints ([`Limits::NONE`] for none).
     #[allow(clippy::too_many_arguments)]
     pub fn best_split_rows(
         &self,
@@ -116,8 +165,9 @@ impl SplitRules {
         hess: &[f64],
         node: &NodeStats,
         features: &[usize],
+        limits: &Limits,
     ) -> Option<Split> {
-        let parent_score = self.score(node);
+        let parent_score = self.parent_score(node, limits);
         let mut best: Option<Split> = None;
         let mut scan = SCAN.take().unwrap_or_else(Scan::new);
         let mut bins = [BinStats::default(); BINS];
@@ -143,15 +193,13 @@ impl SplitRules {
                 })
             });
             let present = present.map(|b| (b, bins[b as usize]));
-            self.scan_feature(
-                &mut scan,
+            let at = Threshold {
                 f,
-                present,
-                missing,
                 node,
                 parent_score,
-                &mut best,
-            );
+                limits,
+            };
+            self.scan_feature(&mut scan, present, missing, &at, &mut best);
             for (w, &word) in seen.iter().enumerate() {
                 let mut word = word;
                 while word != 0 {
@@ -167,16 +215,13 @@ impl SplitRules {
     /// Tries every threshold of feature `f` after a bin in `present` (ascending, non-empty
     /// value bins; a threshold after an empty bin splits like the one before it, which the
     /// tie rule prefers anyway), with the `missing` bin on either side.
-    #[allow(clippy::too_many_arguments)]
     #[inline]
     fn scan_feature(
         &self,
         scan: &mut Scan,
-        f: usize,
         present: impl Iterator<Item = (u8, BinStats)>,
         missing: BinStats,
-        node: &NodeStats,
-        parent_score: f64,
+        at: &Threshold,
         best: &mut Option<Split>,
     ) {
         let mut left = NodeStats::default();
@@ -189,26 +234,29 @@ impl SplitRules {
             scan.count[n] = left.count;
             n += 1;
         }
-        self.scan_thresholds(scan, n, f, missing, node, parent_score, best);
+        self.scan_thresholds(scan, n, missing, at, best);
     }
 
     /// The thresholds after the first `n` entries of `scan` (cumulative sums of the
     /// non-empty value bins, ascending), with the `missing` bin on either side.
     ///
     /// Gains are computed for all thresholds in one loop over plain arrays first, so the
-    /// compiler can run the divisions two at a time; the rules are checked afterwards.
-    #[allow(clippy::too_many_arguments)]
+    /// compiler can run the divisions two at a time; the rules are checked afterwards. The
+    /// unconstrained gains bound the constrained ones from above, so they rule thresholds
+    /// out just as well under monotone constraints.
     #[inline]
     fn scan_thresholds(
         &self,
         scan: &mut Scan,
         n: usize,
-        f: usize,
         missing: BinStats,
-        node: &NodeStats,
-        parent_score: f64,
+        at: &Threshold,
         best: &mut Option<Split>,
     ) {
+        let (f, node, parent_score) = (at.f, at.node, at.parent_score);
+        let dir = at.limits.direction(f);
+        let bounds = at.limits.bounds;
+        let limited = dir != 0 || bounds.is_bounded();
         let lambda = self.lambda_l2;
         // The same operations, in the same order, as `score(l) + score(r) - parent_score`
         // on `NodeStats`, so both split paths agree to the bit.
@@ -255,6 +303,14 @@ impl SplitRules {
                 continue;
             }
             let mut consider = |gain: f64, l: NodeStats, r: NodeStats, default_left: bool| {
+                let gain = if limited {
+                    match self.limited_gain(gain, &l, &r, &bounds, dir, parent_score) {
+                        Some(g) => g,
+                        None => return,
+                    }
+                } else {
+                    gain
+                };
                 if gain > self.min_split_gain
                     && gain > best_gain
                     && self.allowed(&l)
@@ -285,6 +341,14 @@ impl SplitRules {
             }
         }
     }
+}
+
+/// What one feature's threshold scan compares against.
+struct Threshold<'a, 'b> {
+    f: usize,
+    node: &'a NodeStats,
+    parent_score: f64,
+    limits: &'a Limits<'b>,
 }
 
 thread_local! {
@@ -513,7 +577,8 @@ mod small_node_tests {
             let mut hist = Histogram::new(data.n_features());
             hist.build(&data, &rows, &grad, &hess, &features);
             let by_hist = rules.best_split(&hist, &node, &features, |f| data.mappers()[f].n_bins());
-            let by_rows = rules.best_split_rows(&data, &rows, &grad, &hess, &node, &features);
+            let by_rows =
+                rules.best_split_rows(&data, &rows, &grad, &hess, &node, &features, &Limits::NONE);
             assert_eq!(by_hist, by_rows, "seed {seed}");
             assert_eq!(
                 by_hist,

@@ -37,6 +37,13 @@ use crate::trees::explain::ReasonDirection;
 use crate::trees::format::{self, ModelMetadata, Validate};
 use crate::trees::gbdt::GbdtParams;
 use crate::trees::model::{parse_with_model, Calibration, Model, ModelKind, ModelParams, Task};
+use crate::trees::monotone::by_name;
+
+/// Features along which the churn probability may only rise (monotone constraints of the
+/// boosting model), applied when `model.gbdt.monotone_constraints` is left empty: another
+/// failed payment never makes a tenant look safer. Give one value per feature (in
+/// [`FEATURE_NAMES`] order) to set others, or all zeros for none.
+pub const MONOTONE_UP: [&str; 2] = ["failed_payments_30d", "failed_payments_90d"];
 
 /// Smallest contribution (log-odds) for a feature to be listed as a reason: below it (odds
 /// raised by under 5 %) a "reason" only adds noise, e.g. "no activity for 0 days" on an
@@ -67,7 +74,8 @@ pub struct ChurnParams {
     /// Horizon of the probability, days (labels must be built with the same).
     pub horizon_days: u32,
     /// The tree model (default: boosting, 300 rounds at 0.03, 7 leaves, Platt calibration
-    /// on a 20% holdout). Task and feature names are set by the predictor.
+    /// on a 20% holdout, the probability non-decreasing in the [`MONOTONE_UP`] features).
+    /// Task and feature names are set by the predictor.
     pub model: ModelParams,
     /// Reasons per score.
     pub top_reasons: usize,
@@ -221,6 +229,10 @@ impl ChurnPredictor {
         }
         let mut model_params = params.model.clone();
         model_params.feature_names = feature_names();
+        if model_params.gbdt.monotone_constraints.is_empty() {
+            model_params.gbdt.monotone_constraints =
+                by_name(&model_params.feature_names, &MONOTONE_UP, &[]);
+        }
         model_params.seed = Some(model_params.seed.unwrap_or(params.seed));
         let model = Model::fit(x, y, None, None, &model_params)?;
         let mut metadata = ModelMetadata {

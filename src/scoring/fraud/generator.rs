@@ -20,7 +20,8 @@
 //!   of them failing, often from a foreign IP;
 //! - [`FraudPattern::AccountTakeover`]: a new method from a foreign country, 1-4 amounts of
 //!   3-10x the customer's median within an hour or so, at any hour;
-//! - [`FraudPattern::AmountSpike`]: one amount of 8-30x the median on a known method;
+//! - [`FraudPattern::AmountSpike`]: one amount of 8-200x the median (log-uniform: as
+//!   often 8-40x as 40-200x) on a known method;
 //! - [`FraudPattern::SlowDrip`] (not in [`GeneratorSettings::training`]): a new method used
 //!   for 5-12 mid-size amounts (1-2.5x the median) spread 1-4 hours apart, hopping between
 //!   merchant categories, from the customer's home IP country.
@@ -536,7 +537,9 @@ impl Customer {
             }
             FraudPattern::AmountSpike => {
                 let method = *self.methods.choose(rng).expect("methods");
-                let amount = self.median * rng.gen_range(8.0..30.0);
+                // Log-uniform over a wide range: a stolen card is charged whatever the
+                // fraudster can buy, far beyond the customer's rare big purchases (4-12x).
+                let amount = self.median * rng.gen_range(8f64.ln()..200f64.ln()).exp();
                 let mut txn = self.txn(t, amount, method, self.home, self.home);
                 txn.category = if rng.gen::<bool>() { 2 } else { 4 }; // electronics, travel
                 add(&mut self.rows, txn);

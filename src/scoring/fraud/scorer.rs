@@ -55,6 +55,7 @@ use crate::trees::explain::ReasonDirection;
 use crate::trees::format::{self, ModelMetadata, Validate};
 use crate::trees::model::{Model, Task};
 
+use super::params::default_monotone;
 pub use super::params::FraudParams;
 
 /// The model file kind of a fraud scorer.
@@ -218,6 +219,9 @@ impl FraudScorer {
         let y: Vec<f64> = labels.iter().map(|&l| f64::from(u8::from(l))).collect();
         let mut model_params = params.model.clone();
         model_params.task = Task::Binary;
+        if model_params.gbdt.monotone_constraints.is_empty() {
+            model_params.gbdt.monotone_constraints = default_monotone(&params.rules, &names);
+        }
         model_params.feature_names = names;
         let mut model = Model::fit(x.view(), &y, None, None, &model_params)?;
         let meta = model.metadata_mut();

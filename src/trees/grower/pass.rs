@@ -15,6 +15,7 @@ use super::super::histogram::{
     fill_slots, gather, give_back_ordered, remove_from, take_ordered, BinStats, Histogram, BINS,
     FEATURES_PER_PASS,
 };
+use super::super::monotone::{Bounds, Limits};
 use super::super::split::{NodeStats, Split, SplitRules};
 
 /// Work (rows or bins, times features) below which a pass runs on the calling thread. Low:
@@ -34,12 +35,13 @@ pub(super) enum Plan {
     Remove,
 }
 
-/// One child's search: its rows and totals, and the features it may split on (ascending),
-/// or `None` when it may not split.
+/// One child's search: its rows and totals, the features it may split on (ascending) or
+/// `None` when it may not split, and its output bounds (monotone constraints).
 pub(super) struct Side<'a> {
     pub rows: &'a [u32],
     pub stats: NodeStats,
     pub draw: Option<Vec<usize>>,
+    pub bounds: Bounds,
 }
 
 /// The inputs every group shares.
@@ -51,9 +53,11 @@ pub(super) struct Pass<'a> {
     /// The tree's features, ascending: those histograms hold.
     pub features: &'a [usize],
     pub unit_hess: bool,
+    /// Monotone direction per feature, or empty.
+    pub monotone: &'a [i8],
 }
 
-impl Pass<'_> {
+impl<'a> Pass<'a> {
     /// Fills `small` (under [`Plan::Build`]) and turns `parent` into the larger child's
     /// histograms, then searches both sides: the smaller on `small` (or its rows), the
     /// larger on `parent` (or its rows). Returns (smaller's split, larger's split).
@@ -80,6 +84,7 @@ impl Pass<'_> {
                             self.hess,
                             &side.stats,
                             d,
+                            &self.limits(side),
                         )
                     })
                 };
@@ -188,13 +193,22 @@ impl Pass<'_> {
                 self.hess,
                 &side.stats,
                 &feats,
+                &self.limits(side),
             )
         } else {
             let feats = slots
                 .iter()
                 .filter(|(f, _)| drawn(f))
                 .map(|(f, b)| (*f, &b[..]));
-            self.rules.best_split_in(feats, &side.stats, n_bins)
+            self.rules
+                .best_split_in(feats, &side.stats, n_bins, &self.limits(side))
+        }
+    }
+
+    fn limits(&self, side: &Side) -> Limits<'a> {
+        Limits {
+            bounds: side.bounds,
+            monotone: self.monotone,
         }
     }
 }

@@ -68,36 +68,41 @@ impl SeriesPrior {
             out.level = 0.0;
             return Ok(out);
         }
+        // This runs on every blended or cold-start forecast: on an hour-aligned grid the
+        // periods are summed once per hour of the week, and the rest works on 168 cells.
+        let grid = Grid {
+            start,
+            frequency,
+            len,
+            offset: utc_offset_seconds,
+            slots: week_slots(start, frequency, len, utc_offset_seconds),
+        };
+        Ok(self.scaled_on(observed, &grid, out))
+    }
+
+    /// [`SeriesPrior::scaled_to`] after its checks, `out` a copy of the prior.
+    fn scaled_on(&self, observed: &[f64], grid: &Grid, mut out: SeriesPrior) -> SeriesPrior {
+        let (start, frequency, len) = (grid.start, grid.frequency, grid.len);
         let rate = self.trend_per_day.ln_1p() * frequency as f64 / DAY as f64;
         let growth = growth_to_end(rate, len);
-        // This runs on every blended or cold-start forecast: on an hour-aligned grid the
-        // hour of the week of each period is found once, not per use.
-        let slots = week_slots(start, frequency, len, utc_offset_seconds);
-        let shape_of = |prior: &SeriesPrior| match &slots {
-            Some(slots) => prior.shape_at(slots),
-            None => prior.shape(start, frequency, len, utc_offset_seconds),
+        let shape = match &grid.slots {
+            Some(slots) => self.shape_at(slots),
+            None => self.shape(start, frequency, len, grid.offset),
         };
-        let shape = shape_of(self);
         let capped = winsorised(observed, &shape, &growth);
-        let level0 = ratio_of_sums(&capped, &shape, &growth);
+        let cells = Cells::sum(grid, &capped, &growth);
+        let level0 = cells.ratio_of_sums(&cells.shape(self, grid));
 
-        let hour_and_weekday = |i: usize| match &slots {
-            Some(slots) => (slots[i] as usize % 24, slots[i] as usize / 24),
-            None => hour_weekday(
-                start + i as i64 * frequency + frequency / 2,
-                utc_offset_seconds,
-            ),
-        };
         // Evidence in days at an hour (daily profile) and occurrences of a weekday (weekly).
         let hour_days = frequency as f64 / HOUR as f64;
         let weekday_days = frequency as f64 / DAY as f64;
         if frequency <= HOUR && level0 > 0.0 {
             let (mut num, mut den, mut days) = ([0.0; 24], [0.0; 24], [0.0; 24]);
-            for (i, y) in capped.iter().enumerate().filter(|(_, y)| !y.is_nan()) {
-                let (h, w) = hour_and_weekday(i);
-                num[h] += y;
-                den[h] += level0 * self.weekly_profile[w] * growth[i];
-                days[h] += hour_days;
+            for c in cells.present() {
+                let (h, w) = (cells.hour[c] as usize, cells.weekday[c] as usize);
+                num[h] += cells.sum[c];
+                den[h] += level0 * self.weekly_profile[w] * cells.growth[c];
+                days[h] += hour_days * cells.count[c];
             }
             out.daily_profile = shrink(&self.daily_profile, &num, &den, &days, DAILY_SHRINK_DAYS);
         }
@@ -107,20 +112,19 @@ impl SeriesPrior {
                 weekly_profile: flat,
                 ..out.clone()
             };
-            let daily_shape = shape_of(&daily_only);
+            let daily_shape = cells.shape(&daily_only, grid);
             let (mut num, mut den, mut days) = ([0.0; 7], [0.0; 7], [0.0; 7]);
-            for (i, y) in capped.iter().enumerate().filter(|(_, y)| !y.is_nan()) {
-                let (_, w) = hour_and_weekday(i);
-                num[w] += y;
-                den[w] += level0 * daily_shape[i] * growth[i];
-                days[w] += weekday_days;
+            for c in cells.present() {
+                let w = cells.weekday[c] as usize;
+                num[w] += cells.sum[c];
+                den[w] += level0 * daily_shape[c] * cells.growth[c];
+                days[w] += weekday_days * cells.count[c];
             }
             out.weekly_profile =
                 shrink(&self.weekly_profile, &num, &den, &days, WEEKLY_SHRINK_WEEKS);
         }
-        let shape = shape_of(&out);
-        out.level = ratio_of_sums(&capped, &shape, &growth);
-        Ok(out)
+        out.level = cells.ratio_of_sums(&cells.shape(&out, grid));
+        out
     }
 
     /// Estimates a prior from many series `(values, start)` on one grid: each series is
@@ -333,19 +337,95 @@ fn growth_to_end(rate: f64, len: usize) -> Vec<f64> {
     growth
 }
 
-fn ratio_of_sums(values: &[f64], shape: &[f64], growth: &[f64]) -> f64 {
-    let (mut num, mut den, mut g) = (0.0, 0.0, 0.0);
-    for i in (0..values.len()).filter(|&i| !values[i].is_nan()) {
-        num += values[i];
-        den += shape[i] * growth[i];
-        g += growth[i];
+/// The grid a tenant was observed on; `slots` when each period lies within one local hour.
+struct Grid {
+    start: i64,
+    frequency: i64,
+    len: usize,
+    offset: i32,
+    slots: Option<Vec<u8>>,
+}
+
+/// Observations summed per cell: per hour of the week on a slotted grid (168 cells), else
+/// per period (one cell each, in order, so the sums are those of a loop over the periods).
+/// Missing values count in no cell.
+struct Cells {
+    sum: Vec<f64>,
+    growth: Vec<f64>,
+    count: Vec<f64>,
+    hour: Vec<u8>,
+    weekday: Vec<u8>,
+}
+
+impl Cells {
+    fn sum(grid: &Grid, values: &[f64], growth: &[f64]) -> Cells {
+        let n = if grid.slots.is_some() { 168 } else { grid.len };
+        let mut cells = Cells {
+            sum: vec![0.0; n],
+            growth: vec![0.0; n],
+            count: vec![0.0; n],
+            hour: vec![0; n],
+            weekday: vec![0; n],
+        };
+        match &grid.slots {
+            Some(slots) => {
+                for c in 0..168 {
+                    (cells.hour[c], cells.weekday[c]) = ((c % 24) as u8, (c / 24) as u8);
+                }
+                for ((&v, &g), &s) in values.iter().zip(growth).zip(slots) {
+                    if !v.is_nan() {
+                        let s = s as usize;
+                        cells.sum[s] += v;
+                        cells.growth[s] += g;
+                        cells.count[s] += 1.0;
+                    }
+                }
+            }
+            None => {
+                for (i, (&v, &g)) in values.iter().zip(growth).enumerate() {
+                    let mid = grid.start + i as i64 * grid.frequency + grid.frequency / 2;
+                    let (h, w) = hour_weekday(mid, grid.offset);
+                    (cells.hour[i], cells.weekday[i]) = (h as u8, w as u8);
+                    if !v.is_nan() {
+                        (cells.sum[i], cells.growth[i], cells.count[i]) = (v, g, 1.0);
+                    }
+                }
+            }
+        }
+        cells
     }
-    if den > 0.0 {
-        num / den
-    } else if g > 0.0 {
-        num / g
-    } else {
-        0.0
+
+    /// The cells holding at least one observation, in order.
+    fn present(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.count.len()).filter(|&c| self.count[c] > 0.0)
+    }
+
+    /// The prior's shape of each cell.
+    fn shape(&self, prior: &SeriesPrior, grid: &Grid) -> Vec<f64> {
+        match &grid.slots {
+            Some(_) => (0..168)
+                .map(|s| prior.daily_profile[s % 24] * prior.weekly_profile[s / 24])
+                .collect(),
+            None => prior.shape(grid.start, grid.frequency, grid.len, grid.offset),
+        }
+    }
+
+    /// Observed over expected (shape times growth) over the present cells; over the growth
+    /// alone when the shape is zero there, 0 when nothing is present.
+    fn ratio_of_sums(&self, shape: &[f64]) -> f64 {
+        let (mut num, mut den, mut g) = (0.0, 0.0, 0.0);
+        for c in self.present() {
+            num += self.sum[c];
+            den += shape[c] * self.growth[c];
+            g += self.growth[c];
+        }
+        if den > 0.0 {
+            num / den
+        } else if g > 0.0 {
+            num / g
+        } else {
+            0.0
+        }
     }
 }
 
@@ -384,6 +464,50 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_per_hour_of_week_agree_with_cells_per_period() {
+        let prior = SeriesPrior::saas_default();
+        let monday = 4 * 86_400;
+        let tenant = SeriesPrior {
+            level: 250.0,
+            trend_per_day: 0.01,
+            ..prior.clone()
+        };
+        for (frequency, len, offset) in [(3600, 336, 0), (1800, 1000, 3600), (900, 50, -7200)] {
+            let mut seen = tenant.sample(monday, frequency, len, offset, 7).unwrap();
+            seen[3] = f64::NAN;
+            seen[len / 2] *= 20.0;
+            let mut grid = Grid {
+                start: monday,
+                frequency,
+                len,
+                offset,
+                slots: week_slots(monday, frequency, len, offset),
+            };
+            assert!(grid.slots.is_some());
+            let fast = prior.scaled_on(&seen, &grid, prior.clone());
+            grid.slots = None;
+            let slow = prior.scaled_on(&seen, &grid, prior.clone());
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(1.0);
+            assert!(
+                close(fast.level, slow.level),
+                "{} vs {}",
+                fast.level,
+                slow.level
+            );
+            assert!(fast
+                .daily_profile
+                .iter()
+                .zip(&slow.daily_profile)
+                .all(|(a, b)| close(*a, *b)));
+            assert!(fast
+                .weekly_profile
+                .iter()
+                .zip(&slow.weekly_profile)
+                .all(|(a, b)| close(*a, *b)));
+        }
+    }
 
     #[test]
     fn growth_matches_exp_at_every_length() {

@@ -167,7 +167,7 @@ pub fn grow_monotone(
         unit_hess &= hess[r as usize] == 1.0;
     }
     root_stats.count = rows.len() as u32;
-    let mut nodes = vec![leaf_node(&rules.split, &root_stats, &Bounds::NONE)];
+    let mut nodes = vec![leaf_node(&rules.split, &root_stats, &Bounds::none())];
     let can_split = |depth: usize, stats: &NodeStats| {
         (rules.max_depth == 0 || depth < rules.max_depth)
             && stats.count >= 2 * rules.split.min_samples_leaf.max(1)
@@ -213,7 +213,7 @@ pub fn grow_monotone(
         rows,
         stats: root_stats,
         draw: can_split(0, &root_stats).then(&mut node_features),
-        bounds: Bounds::NONE,
+        bounds: Bounds::none(),
     };
     let (mut root_hist, root_split) = if rows.len() >= HIST_MIN_ROWS {
         let mut h = Histogram::pooled(data.n_features());
@@ -230,7 +230,7 @@ pub fn grow_monotone(
         start: 0,
         end: rows.len(),
         depth: 0,
-        bounds: Bounds::NONE,
+        bounds: Bounds::none(),
         hist: root_hist,
         split: root_split,
     });

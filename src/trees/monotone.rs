@@ -22,11 +22,14 @@ pub struct Bounds {
 }
 
 impl Bounds {
-    /// No bounds.
-    pub const NONE: Bounds = Bounds {
-        lo: f64::NEG_INFINITY,
-        hi: f64::INFINITY,
-    };
+    /// No bounds. (A function, not an associated constant: cbindgen would put this
+    /// internal type into the C header.)
+    pub const fn none() -> Bounds {
+        Bounds {
+            lo: f64::NEG_INFINITY,
+            hi: f64::INFINITY,
+        }
+    }
 
     /// Whether either side is finite (the node is under a constrained split).
     #[inline]
@@ -79,10 +82,12 @@ pub struct Limits<'a> {
 
 impl Limits<'_> {
     /// No limits at all.
-    pub const NONE: Limits<'static> = Limits {
-        bounds: Bounds::NONE,
-        monotone: &[],
-    };
+    pub const fn none() -> Limits<'static> {
+        Limits {
+            bounds: Bounds::none(),
+            monotone: &[],
+        }
+    }
 
     /// The direction of feature `f` (0 when unconstrained).
     #[inline]
@@ -158,7 +163,7 @@ mod tests {
             (Bounds { lo: 1.0, hi: 3.0 }, Bounds { lo: -1.0, hi: 1.0 })
         );
         assert_eq!(b.children(0, 0.0, 2.0), (b, b));
-        assert!(!Bounds::NONE.is_bounded() && b.is_bounded());
+        assert!(!Bounds::none().is_bounded() && b.is_bounded());
         assert_eq!(b.clamp(7.0), 3.0);
     }
 

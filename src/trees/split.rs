@@ -71,7 +71,7 @@ impl SplitRules {
             features.iter().map(|&f| (f, hist.feature(f))),
             node,
             n_bins,
-            &Limits::NONE,
+            &Limits::none(),
         )
     }
 
@@ -155,7 +155,7 @@ impl SplitRules {
     /// The same split as [`best_split`](Self::best_split) on a histogram built from `rows`,
     /// found without one: per feature, only the bins the rows fall in are summed and tried,
     /// so the cost follows the number of rows, not of bins (deep trees' small nodes).
-    /// `limits` are the node's monotone constraints ([`Limits::NONE`] for none).
+    /// `limits` are the node's monotone constraints ([`Limits::none()`] for none).
     #[allow(clippy::too_many_arguments)]
     pub fn best_split_rows(
         &self,
@@ -577,8 +577,15 @@ mod small_node_tests {
             let mut hist = Histogram::new(data.n_features());
             hist.build(&data, &rows, &grad, &hess, &features);
             let by_hist = rules.best_split(&hist, &node, &features, |f| data.mappers()[f].n_bins());
-            let by_rows =
-                rules.best_split_rows(&data, &rows, &grad, &hess, &node, &features, &Limits::NONE);
+            let by_rows = rules.best_split_rows(
+                &data,
+                &rows,
+                &grad,
+                &hess,
+                &node,
+                &features,
+                &Limits::none(),
+            );
             assert_eq!(by_hist, by_rows, "seed {seed}");
             assert_eq!(
                 by_hist,

@@ -123,7 +123,11 @@ pub fn by_name(names: &[String], up: &[&str], down: &[&str]) -> Vec<i8> {
 /// Checks constraint values (each -1, 0 or 1) and, when given, their count against the
 /// number of features.
 pub fn check(monotone: &[i8], n_features: Option<usize>) -> Result<()> {
-    if let Some((i, v)) = monotone.iter().enumerate().find(|(_, v)| v.abs() > 1) {
+    if let Some((i, v)) = monotone
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !(-1..=1).contains(*v))
+    {
         return Err(Error::InvalidArgument(format!(
             "monotone_constraints[{i}] must be -1, 0 or 1, got {v}"
         )));
@@ -309,6 +313,7 @@ mod tests {
         assert!(fit(vec![1, 0], Objective::SquaredError).is_ok());
         assert!(fit(vec![1], Objective::SquaredError).is_err());
         assert!(fit(vec![1, 3], Objective::SquaredError).is_err());
+        assert!(fit(vec![1, -128], Objective::SquaredError).is_err());
         assert!(fit(vec![1, 0], Objective::AbsoluteError).is_err());
     }
 }

@@ -1,5 +1,5 @@
 //! Fraud scoring evaluation: a model trained on synthetic data from the frozen generator
-//! (training seeds), compared with the default rules alone on held-out seeds and on shifted
+//! (training seeds; revised once since the freeze, see `scoring::fraud::generator`), compared with the default rules alone on held-out seeds and on shifted
 //! settings the model never saw (5x amounts, a fifth of the fraud rate, and the slow-drip
 //! pattern that training lacks).
 //!

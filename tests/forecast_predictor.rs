@@ -427,3 +427,23 @@ fn a_predictor_without_a_reference_says_so() {
     );
     assert!(matches!(p.drift_reference(), Err(Error::Parse(_))));
 }
+
+#[test]
+fn a_baseline_that_calibrates_better_is_combined_unless_turned_off() {
+    let combination = |params: &ForecastParams| {
+        let v = usage(21, 10.0, 21);
+        let p = UsagePredictor::fit(&[series(&v, START)], params).unwrap();
+        let info: serde_json::Value = serde_json::from_str(&p.info_json().unwrap()).unwrap();
+        info["baseline_combination"].clone()
+    };
+    // Three weeks of a clean weekly rhythm: last week's values calibrate better than a
+    // model fitted on two and a half weeks.
+    let chosen = combination(&quick_params());
+    assert!(chosen["model_weight"].as_f64().unwrap() < 1.0, "{chosen}");
+    assert!(chosen["baseline"].is_object(), "{chosen}");
+    let mut alone = quick_params();
+    alone.combine_baselines = false;
+    let chosen = combination(&alone);
+    assert_eq!(chosen["model_weight"].as_f64(), Some(1.0), "{chosen}");
+    assert!(chosen["baseline"].is_null(), "{chosen}");
+}

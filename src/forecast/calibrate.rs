@@ -34,6 +34,8 @@ pub(crate) struct WindowPlan {
     /// At most this many series give windows (the first ones), bounding the cost on large
     /// panels.
     pub max_series: usize,
+    /// Whether a combination with a baseline may be chosen (else the model alone).
+    pub combine_baselines: bool,
 }
 
 /// What calibration measured, and the model that was measured.
@@ -145,7 +147,14 @@ pub(crate) fn calibrate(
     if points.is_empty() {
         return Ok(None);
     }
-    let combination = choose_combination(&points, &baselines);
+    let combination = if plan.combine_baselines {
+        choose_combination(&points, &baselines)
+    } else {
+        Chosen {
+            index: 0,
+            model_weight: 1.0,
+        }
+    };
     let mut by_step = vec![Vec::new(); plan.horizon];
     let (mut abs_sum, mut base_sum) = (0.0, 0.0);
     for &(h, actual, m, naive, seasonal) in &points {
@@ -289,6 +298,7 @@ mod tests {
             min_train: 48,
             min_train_share: 0.5,
             max_series: 10,
+            combine_baselines: true,
         };
         assert_eq!(origins(200, &plan), vec![140, 152, 164, 176]);
         // Only windows leaving 48 periods of training.

@@ -74,6 +74,11 @@ pub struct ForecastParams {
     pub calibration_windows: Option<usize>,
     /// Anomaly cleaning before fitting and forecasting; `None` turns it off.
     pub anomaly: Option<AnomalyMethod>,
+    /// Combine the model with the naive or seasonal-naive forecast when that scored better
+    /// on the calibration windows (`w * model + (1 - w) * baseline`, `w` chosen there, 0
+    /// possible; see the predictor's `baseline_combination` info); `false` keeps the model
+    /// alone.
+    pub combine_baselines: bool,
     /// Learn the hand-over schedule from backtests on the training series (see
     /// [`handover`](super::handover)); `false` uses the fixed `handover_days` rule.
     pub learn_handover: bool,
@@ -106,6 +111,7 @@ impl Default for ForecastParams {
             calibration_horizon: None,
             calibration_windows: None,
             anomaly: Some(AnomalyMethod::default()),
+            combine_baselines: true,
             learn_handover: true,
             handover_days: 14.0,
             synthetic_tenants: None,

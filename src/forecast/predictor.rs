@@ -226,6 +226,7 @@ impl UsagePredictor {
             min_train_share: 0.8,
             // Synthetic series (after the real ones) train but never calibrate.
             max_series: series.len().min(200),
+            combine_baselines: params.combine_baselines,
         };
         let lookback = spec.seasonal_lookback.max(1);
         let candidates = match params.transform {

@@ -7,8 +7,9 @@
  *
  * Fits a UsagePredictor (default settings) on one year of seeded hourly usage,
  * then times
- *   - forecastGrid(): one step from the last two weeks (as a young tenant, and as the
- *     recent window of a tenant with a year of data) / the whole year of values
+ *   - forecastGrid(): one step from the last two weeks (as a young tenant, as the recent
+ *     window of a 40-day-old tenant (the blended regime: both model and prior run) and of
+ *     a tenant with a year of data) / the whole year of values
  *     on the grid (the per-request hot path: no timestamps to pack or sort),
  *   - forecast() of one step from two weeks / the whole year of (timestamp, value),
  *   - 24 steps from two weeks, with 80/95% intervals,
@@ -49,6 +50,7 @@ $v4 = array_slice($v, -672);
 $cases = [
     'forecastGrid(), 1 step, 2 weeks of history' => static fn () => $predictor->forecastGrid($t2[0], $v2, 1, [80]),
     'forecastGrid(), 1 step, 2 weeks of a 1-year tenant' => static fn () => $predictor->forecastGrid($t2[0], $v2, 1, [80], 365.0),
+    'forecastGrid(), 1 step, 2 weeks of a 40-day tenant' => static fn () => $predictor->forecastGrid($t2[0], $v2, 1, [80], 40.0),
     'forecastGrid(), 1 step, 4 weeks of history' => static fn () => $predictor->forecastGrid($t4[0], $v4, 1, [80]),
     'forecastGrid(), 1 step, 1 year of history' => static fn () => $predictor->forecastGrid($t[0], $v, 1, [80]),
     'forecast(), 1 step, 2 weeks of history' => static fn () => $predictor->forecast($t2, $v2, 1, [80]),

@@ -154,7 +154,11 @@ impl SeriesPrior {
     ) -> Result<Vec<f64>> {
         self.validate()?;
         check_grid(start, frequency, len, utc_offset_seconds)?;
-        let mut out = self.shape(start, frequency, len, utc_offset_seconds);
+        // A forecast asks for a few periods: no week table for them on an aligned grid.
+        let mut out = match week_slots(start, frequency, len, utc_offset_seconds) {
+            Some(slots) => self.shape_at(&slots),
+            None => self.shape(start, frequency, len, utc_offset_seconds),
+        };
         let rate = self.trend_per_day.ln_1p() * frequency as f64 / DAY as f64;
         for (i, v) in out.iter_mut().enumerate() {
             *v *= self.level * (rate * i as f64).exp();

@@ -82,6 +82,7 @@ pub mod predictor;
 mod prepare;
 mod prior;
 mod schedule;
+mod training;
 pub mod transform;
 
 pub use handover::Regime;

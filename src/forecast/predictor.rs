@@ -24,10 +24,11 @@ use serde::{Deserialize, Serialize};
 
 use super::calibrate::{calibrate, Combination, Residuals, WindowPlan};
 use super::conformal::Conformal;
-use super::engine::{fit_step_models, ScaledSeries, StepModels, TargetRule};
+use super::engine::TargetRule;
 use super::handover::HandoverPoint;
-use super::prepare::{detect_periods, prepare, resolve_frequency, synthetic_count};
+use super::prepare::{detect_periods, resolve_frequency};
 use super::schedule::learn_schedule;
+use super::training::{fit_final, model_params, TrainingSet};
 use super::transform::TargetTransform;
 use crate::coldstart::SeriesPrior;
 use crate::data::series::Series;
@@ -153,65 +154,10 @@ impl UsagePredictor {
             )));
         }
         let builder = spec.compile()?;
-        let nonnegative = series
-            .iter()
-            .all(|s| s.values().iter().all(|v| v.is_nan() || *v >= 0.0));
-        let floor = nonnegative.then_some(0.0);
-
-        let mut prepared = Vec::with_capacity(series.len());
-        for s in series {
-            prepared.push(prepare(
-                s.values(),
-                s.start(),
-                params.anomaly.as_ref(),
-                main_period,
-                None,
-            )?);
-        }
-        let anomalies_cleaned = prepared.iter().map(|p| p.cleaned).sum();
-        let clock_offset = builder
-            .clock()
-            .offset_seconds(series.first().map_or(0, |s| s.start()));
-        let (prior, level_spread) =
-            super::prior::population_prior(series, frequency, clock_offset)?;
-
-        let synthetic = synthetic_count(series, frequency, params);
-        let synthetic_series = super::prior::draw_synthetic(
-            &prior,
-            series,
-            frequency,
-            clock_offset,
-            synthetic,
-            params.seed,
-        )?;
-        for s in &synthetic_series {
-            prepared.push(prepare(
-                &s.1,
-                s.0,
-                params.anomaly.as_ref(),
-                main_period,
-                None,
-            )?);
-        }
-        if prepared.is_empty() {
-            return Err(Error::InvalidArgument(
-                "nothing to fit: give at least one series, or synthetic_tenants with a frequency"
-                    .into(),
-            ));
-        }
-        let scaled: Vec<ScaledSeries<'_>> = prepared
-            .iter()
-            .map(|p| ScaledSeries {
-                values: &p.values,
-                start: p.start,
-            })
-            .collect();
-
-        let mut model_params = params.model.clone();
-        model_params.feature_names = builder.spec().names();
-        if model_params.seed.is_none() {
-            model_params.seed = Some(params.seed);
-        }
+        let set = TrainingSet::build(series, frequency, &builder, params, main_period)?;
+        let scaled = set.scaled();
+        let floor = set.floor();
+        let model_params = model_params(params, &builder);
         let shortest = periods.iter().copied().min().unwrap_or(1);
         let horizon = params
             .calibration_horizon
@@ -275,25 +221,11 @@ impl UsagePredictor {
             period: main_period,
             lookback,
         };
-        let StepModels {
-            one_step: model,
-            direct,
-            rows,
-            reference,
-        } = fit_step_models(
-            &builder,
-            &scaled,
-            rule,
-            &model_params,
-            params.direct_steps,
-            true,
-        )?;
-
-        let summary = FitSummary {
-            series: series.len(),
-            synthetic_series: synthetic_series.len(),
-            rows,
-            anomalies_cleaned,
+        let mut summary = FitSummary {
+            series: 0,
+            synthetic_series: 0,
+            rows: 0,
+            anomalies_cleaned: 0,
             calibration_windows: residuals.as_ref().map_or(0, |r| r.windows),
             transform_scores,
             seasonal_naive_mae: residuals.as_ref().map(|r| r.baseline_mae),
@@ -312,9 +244,15 @@ impl UsagePredictor {
                 .training_metrics
                 .insert("seasonal_naive_scaled_mae".into(), r.baseline_mae);
         }
-        if let Some(reference) = &reference {
-            reference.store_in(&mut metadata)?;
-        }
+        let (model, direct) = fit_final(
+            &builder,
+            &set,
+            rule,
+            &model_params,
+            params.direct_steps,
+            &mut summary,
+            &mut metadata,
+        )?;
         let mut predictor = UsagePredictor {
             stored: Stored {
                 params: params.clone(),
@@ -324,9 +262,9 @@ impl UsagePredictor {
                 main_period,
                 transform,
                 conformal,
-                prior,
-                level_spread,
-                nonnegative,
+                prior: set.prior,
+                level_spread: set.level_spread,
+                nonnegative: set.nonnegative,
                 handover: Vec::new(),
                 combination: residuals
                     .as_ref()

@@ -95,13 +95,27 @@ pub(crate) fn resolve_frequency(series: &[Series], params: &ForecastParams) -> R
             ))
         }
     };
-    if let Some((i, s)) = series.iter().enumerate().find(|(_, s)| s.frequency() != f) {
-        return Err(Error::InvalidArgument(format!(
-            "series {i} has frequency {} s, expected {f} s (all series of a global model share one frequency)",
-            s.frequency()
-        )));
-    }
+    check_frequency(
+        series,
+        f,
+        "all series of a global model share one frequency",
+    )?;
     Ok(f)
+}
+
+/// Errors when a series is not of `frequency` seconds, naming both and `why`.
+pub(crate) fn check_frequency(series: &[Series], frequency: i64, why: &str) -> Result<()> {
+    match series
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.frequency() != frequency)
+    {
+        Some((i, s)) => Err(Error::InvalidArgument(format!(
+            "series {i} has frequency {} s, expected {frequency} s ({why})",
+            s.frequency()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Periods found in at least a third of the series (up to 50 examined), strongest first;

@@ -17,6 +17,7 @@
 //!    daily and weekly profiles, median level and level spread. When there is little real
 //!    data (`synthetic_tenants`), synthetic histories drawn from that prior join the training
 //!    set so the model has seen short and varied histories.
+//! 6. [`UsagePredictor::refit`] redoes 1, 4 and 5 on new data, keeping the rest (a cheap retrain).
 //!
 //! Forecasting is in [`predict`](super::predict).
 
@@ -26,7 +27,7 @@ use super::calibrate::{calibrate, Combination, Residuals, WindowPlan};
 use super::conformal::Conformal;
 use super::engine::TargetRule;
 use super::handover::HandoverPoint;
-use super::prepare::{detect_periods, resolve_frequency};
+use super::prepare::{check_frequency, detect_periods, resolve_frequency};
 use super::schedule::learn_schedule;
 use super::training::{fit_final, model_params, TrainingSet};
 use super::transform::TargetTransform;
@@ -286,6 +287,78 @@ impl UsagePredictor {
             predictor.stored.handover = learned?;
         }
         Ok(predictor)
+    }
+
+    /// Fits the final model again on `series` (e.g. the same tenants with more data), keeping
+    /// everything chosen at fit time: parameters, features, frequency, seasonal periods,
+    /// target transform, conformal intervals, baseline combination and hand-over schedule.
+    /// Anomaly cleaning, the cold-start prior and level spread, the synthetic histories
+    /// (same seed, as many as the new series call for) and the final models with their
+    /// drift reference are redone from `series`. Name, version and training metrics of the
+    /// metadata are kept (bump the version with [`UsagePredictor::metadata_mut`]).
+    ///
+    /// Use it for the periodic retrain on grown data: it costs one model fit, where
+    /// [`UsagePredictor::fit`] also backtests the transforms and calibrates. When drift
+    /// says the series have changed, run `fit` again instead: the transform and the
+    /// intervals kept here were chosen and calibrated on the original data.
+    ///
+    /// Errors: a series whose frequency differs from the predictor's, nothing to fit (no
+    /// series and no synthetic tenants), fewer than two present values in all.
+    ///
+    /// ```
+    /// use tenantml::data::series::{Series, SeriesOptions};
+    /// use tenantml::forecast::{ForecastParams, UsagePredictor};
+    /// let hourly = |hours: i64| -> tenantml::Result<Series> {
+    ///     let t: Vec<i64> = (0..hours).map(|i| 1_704_067_200 + i * 3600).collect();
+    ///     let v: Vec<f64> = (0..hours).map(|i| if (8..18).contains(&(i % 24)) { 20.0 } else { 4.0 }).collect();
+    ///     Series::new(&t, &v, &SeriesOptions::default())
+    /// };
+    /// let mut params = ForecastParams::default();
+    /// params.model.gbdt.rounds = 30;
+    /// params.model.forest.trees = 10;
+    /// let predictor = UsagePredictor::fit(&[hourly(21 * 24)?], &params)?;
+    /// // A week later: retrain on four weeks, keeping the transform and the intervals.
+    /// let mut retrained = predictor.refit(&[hourly(28 * 24)?])?;
+    /// retrained.metadata_mut().version = Some(2);
+    /// assert_eq!(retrained.transform(), predictor.transform());
+    /// assert!(retrained.summary().rows > predictor.summary().rows);
+    /// assert_eq!(retrained.forecast(&hourly(28 * 24)?, 24, &[80.0])?.points.len(), 24);
+    /// # Ok::<(), tenantml::Error>(())
+    /// ```
+    pub fn refit(&self, series: &[Series]) -> Result<UsagePredictor> {
+        let s = &self.stored;
+        let why = "the predictor's; fit a new predictor for another frequency";
+        check_frequency(series, s.frequency, why)?;
+        let set = TrainingSet::build(series, s.frequency, &self.builder, &s.params, s.main_period)?;
+        let rule = TargetRule {
+            transform: s.transform,
+            period: s.main_period,
+            lookback: s.spec.seasonal_lookback.max(1),
+        };
+        let mut summary = s.summary.clone();
+        let mut metadata = self.metadata.clone();
+        let (model, direct) = fit_final(
+            &self.builder,
+            &set,
+            rule,
+            &model_params(&s.params, &self.builder),
+            s.params.direct_steps,
+            &mut summary,
+            &mut metadata,
+        )?;
+        Ok(UsagePredictor {
+            stored: Stored {
+                prior: set.prior,
+                level_spread: set.level_spread,
+                nonnegative: set.nonnegative,
+                summary,
+                ..s.clone()
+            },
+            builder: self.builder.clone(),
+            model,
+            direct,
+            metadata,
+        })
     }
 
     /// Seconds per period.

@@ -1,9 +1,10 @@
-//! The data side of fitting, shared by [`UsagePredictor::fit`] and a final-model-only
-//! refit: the training set (cleaned and scaled real series, the
+//! The data side of fitting, shared by [`UsagePredictor::fit`] and
+//! [`UsagePredictor::refit`]: the training set (cleaned and scaled real series, the
 //! population prior, the synthetic cold-start histories) and the final step models with
 //! what they leave in the fit summary and the metadata.
 //!
 //! [`UsagePredictor::fit`]: super::predictor::UsagePredictor::fit
+//! [`UsagePredictor::refit`]: super::predictor::UsagePredictor::refit
 
 use super::engine::{fit_step_models, ScaledSeries, TargetRule};
 use super::params::ForecastParams;

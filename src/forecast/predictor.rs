@@ -302,8 +302,9 @@ impl UsagePredictor {
     /// says the series have changed, run `fit` again instead: the transform and the
     /// intervals kept here were chosen and calibrated on the original data.
     ///
-    /// Errors: a series whose frequency differs from the predictor's, nothing to fit (no
-    /// series and no synthetic tenants), fewer than two present values in all.
+    /// Errors: no series (a refit on synthetic histories alone would forget the tenants), a
+    /// series whose frequency differs from the predictor's, fewer than two present values
+    /// in all.
     ///
     /// ```
     /// use tenantml::data::series::{Series, SeriesOptions};
@@ -327,6 +328,11 @@ impl UsagePredictor {
     /// ```
     pub fn refit(&self, series: &[Series]) -> Result<UsagePredictor> {
         let s = &self.stored;
+        if series.is_empty() {
+            return Err(Error::InvalidArgument(
+                "nothing to refit: give the series to fit the model on again".into(),
+            ));
+        }
         let why = "the predictor's; fit a new predictor for another frequency";
         check_frequency(series, s.frequency, why)?;
         let set = TrainingSet::build(series, s.frequency, &self.builder, &s.params, s.main_period)?;

@@ -82,15 +82,10 @@ impl SeriesPrior {
 
     /// [`SeriesPrior::scaled_to`] after its checks, `out` a copy of the prior.
     fn scaled_on(&self, observed: &[f64], grid: &Grid, mut out: SeriesPrior) -> SeriesPrior {
-        let (start, frequency, len) = (grid.start, grid.frequency, grid.len);
+        let (frequency, len) = (grid.frequency, grid.len);
         let rate = self.trend_per_day.ln_1p() * frequency as f64 / DAY as f64;
         let growth = growth_to_end(rate, len);
-        let shape = match &grid.slots {
-            Some(slots) => self.shape_at(slots),
-            None => self.shape(start, frequency, len, grid.offset),
-        };
-        let capped = winsorised(observed, &shape, &growth);
-        let cells = Cells::sum(grid, &capped, &growth);
+        let cells = Cells::robust_sums(self, grid, observed, &growth);
         let level0 = cells.ratio_of_sums(&cells.shape(self, grid));
 
         // Evidence in days at an hour (daily profile) and occurrences of a weekday (weekly).
@@ -264,57 +259,128 @@ fn check_values(values: &[f64]) -> Result<()> {
             values.len()
         )));
     }
-    match values.iter().position(|v| v.is_infinite() || *v < 0.0) {
-        Some(i) => Err(invalid(format!(
-            "value {} at index {i} is not a usage (finite, >= 0, or NaN for missing)",
-            values[i]
-        ))),
-        None => Ok(()),
+    let bad = |v: f64| v.is_infinite() || v < 0.0;
+    // A branch-free pass first: this runs on every blended or cold-start forecast.
+    if !values.iter().fold(false, |any, &v| any | bad(v)) {
+        return Ok(());
+    }
+    let i = values.iter().position(|&v| bad(v)).expect("a bad value");
+    Err(invalid(format!(
+        "value {} at index {i} is not a usage (finite, >= 0, or NaN for missing)",
+        values[i]
+    )))
+}
+
+/// Robust handling of spikes. The fence is Tukey's inner fence on the log scale,
+/// `exp(q75 + 1.5 IQR)` of the log ratios of the positive observations to their expected
+/// shape: log scale because the ratios are multiplicative, so a tenant whose shape differs
+/// from the prior spreads its log ratios widely and is left alone, while a tenant of the
+/// prior's shape gets a tight fence (about 1.9x the level at 25 % noise, which Gamma noise
+/// exceeds in 0.2 % of periods). Of the observations above the fence, the `max(1, n/20)`
+/// highest become missing (a lone spike does not count at all) and the rest are capped at
+/// the fence. Nothing is trimmed from below: outages and zeros are usage, and trimming zeros
+/// would bias sparse counts. Needs 4 positive observations, else nothing is touched.
+struct Spikes {
+    /// Ratio of each observation to its expected shape (NaN where not positive).
+    ratio: Vec<f64>,
+    /// The fence (infinite when nothing is touched).
+    fence: f64,
+    /// The observations above the fence in index order, each with whether it is dropped
+    /// (else capped).
+    above: Vec<(usize, bool)>,
+}
+
+impl Spikes {
+    /// `shapes` yields the expected shape of each period; `growth` is its trend factor.
+    fn find(observed: &[f64], shapes: impl Iterator<Item = f64>, growth: &[f64]) -> Spikes {
+        let mut ratio = vec![f64::NAN; observed.len()];
+        // The positive ratios' bit patterns: for positive floats (infinity included) they
+        // order as the numbers do, and integer selection is cheaper than `total_cmp`.
+        let mut positive = Vec::with_capacity(observed.len());
+        let mut present = 0;
+        for (((r, &v), shape), &g) in ratio.iter_mut().zip(observed).zip(shapes).zip(growth) {
+            present += usize::from(!v.is_nan());
+            if v > 0.0 && shape > 0.0 {
+                *r = v / (shape * g);
+                positive.push(r.to_bits());
+            }
+        }
+        let none = |ratio| Spikes {
+            ratio,
+            fence: f64::INFINITY,
+            above: Vec::new(),
+        };
+        let n = positive.len();
+        if n < 4 {
+            return none(ratio);
+        }
+        // Two order statistics by selection (this runs on every blended forecast, so no sort).
+        let rank = |p: f64| ((n - 1) as f64 * p).round() as usize;
+        let (r25, r75) = (rank(0.25), rank(0.75));
+        let (_, &mut q75, _) = positive.select_nth_unstable(r75);
+        let q25 = *positive[..=r75].select_nth_unstable(r25).1;
+        let (q25, q75) = (f64::from_bits(q25).ln(), f64::from_bits(q75).ln());
+        let fence = (q75 + 1.5 * (q75 - q25)).exp();
+        // The largest ratios above the fence (ties: later index first) are dropped.
+        let mut ranked: Vec<(f64, usize)> = ratio
+            .iter()
+            .enumerate()
+            .filter(|(_, &r)| r > fence)
+            .map(|(i, &r)| (r, i))
+            .collect();
+        if ranked.is_empty() {
+            return none(ratio);
+        }
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+        let drop = (present / 20).max(1);
+        let mut above: Vec<(usize, bool)> = ranked
+            .iter()
+            .enumerate()
+            .map(|(rank, &(_, i))| (i, rank < drop))
+            .collect();
+        above.sort_unstable_by_key(|a| a.0);
+        Spikes {
+            ratio,
+            fence,
+            above,
+        }
+    }
+
+    /// Each observation as the level and profiles see it: missing when dropped, at the
+    /// fence (times its shape and growth) when capped, else unchanged.
+    fn robust<'a>(
+        &'a self,
+        observed: &'a [f64],
+        shapes: impl Iterator<Item = f64> + 'a,
+        growth: &'a [f64],
+    ) -> impl Iterator<Item = f64> + 'a {
+        let mut above = self.above.iter();
+        observed
+            .iter()
+            .zip(&self.ratio)
+            .zip(shapes)
+            .zip(growth)
+            .map(move |(((&v, &r), shape), &g)| {
+                if r > self.fence {
+                    match above.next() {
+                        Some(&(_, false)) => self.fence * shape * g,
+                        _ => f64::NAN,
+                    }
+                } else {
+                    v
+                }
+            })
     }
 }
 
-/// Robust copy of the observations against spikes. The fence is Tukey's inner fence on
-/// the log scale, `exp(q75 + 1.5 IQR)` of the log ratios of the positive observations to
-/// their expected shape: log scale because the ratios are multiplicative, so a tenant whose
-/// shape differs from the prior spreads its log ratios widely and is left alone, while a
-/// tenant of the prior's shape gets a tight fence (about 1.9x the level at 25 % noise, which
-/// Gamma noise exceeds in 0.2 % of periods). Of the observations above the fence, the
-/// `max(1, n/20)` highest become missing (a lone spike does not count at all) and the rest
-/// are capped at the fence. Nothing is trimmed from below: outages and zeros are usage, and
-/// trimming zeros would bias sparse counts. Needs 4 positive observations, else no-op.
+/// Robust copy of the observations against spikes ([`Spikes`]), on any grid: the reference
+/// of [`Cells::robust_sums`].
+#[cfg(test)]
 fn winsorised(observed: &[f64], shape: &[f64], growth: &[f64]) -> Vec<f64> {
-    let mut out = observed.to_vec();
-    let ratio = |i: usize| observed[i] / (shape[i] * growth[i]);
-    let usable = |i: &usize| observed[*i] > 0.0 && shape[*i] > 0.0;
-    let mut ratios: Vec<f64> = (0..observed.len()).filter(usable).map(ratio).collect();
-    let n = ratios.len();
-    if n < 4 {
-        return out;
-    }
-    // Two order statistics by selection (this runs on every blended forecast, so no sort).
-    let rank = |p: f64| ((n - 1) as f64 * p).round() as usize;
-    let (r25, r75) = (rank(0.25), rank(0.75));
-    let (_, &mut q75, _) = ratios.select_nth_unstable_by(r75, f64::total_cmp);
-    let q25 = *ratios[..=r75].select_nth_unstable_by(r25, f64::total_cmp).1;
-    let (q25, q75) = (q25.ln(), q75.ln());
-    let fence = (q75 + 1.5 * (q75 - q25)).exp();
-    // The largest ratios above the fence (ties: later index first): the biggest spikes are
-    // dropped, the rest capped at the fence.
-    let mut above: Vec<(f64, usize)> = (0..observed.len())
-        .filter(usable)
-        .map(|i| (ratio(i), i))
-        .filter(|(r, _)| *r > fence)
-        .collect();
-    above.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
-    let drop = (observed.iter().filter(|v| !v.is_nan()).count() / 20).max(1);
-    for (rank, &(_, i)) in above.iter().enumerate() {
-        out[i] = if rank < drop {
-            f64::NAN
-        } else {
-            fence * shape[i] * growth[i]
-        };
-    }
-    out
+    let spikes = Spikes::find(observed, shape.iter().copied(), growth);
+    spikes
+        .robust(observed, shape.iter().copied(), growth)
+        .collect()
 }
 
 /// Ratio of sums: the level that makes `shape * growth` match the present values in total.
@@ -358,21 +424,19 @@ struct Cells {
 }
 
 impl Cells {
-    fn sum(grid: &Grid, values: &[f64], growth: &[f64]) -> Cells {
-        let n = if grid.slots.is_some() { 168 } else { grid.len };
-        let mut cells = Cells {
-            sum: vec![0.0; n],
-            growth: vec![0.0; n],
-            count: vec![0.0; n],
-            hour: vec![0; n],
-            weekday: vec![0; n],
-        };
+    /// The observations made robust against spikes ([`Spikes`]) and summed per cell, in one
+    /// pass over the periods after the spike search.
+    fn robust_sums(prior: &SeriesPrior, grid: &Grid, observed: &[f64], growth: &[f64]) -> Cells {
+        let mut cells = Cells::empty(grid);
         match &grid.slots {
             Some(slots) => {
-                for c in 0..168 {
-                    (cells.hour[c], cells.weekday[c]) = ((c % 24) as u8, (c / 24) as u8);
-                }
-                for ((&v, &g), &s) in values.iter().zip(growth).zip(slots) {
+                // Indexed by a u8 slot, so the lookups need no bounds checks.
+                let mut table = [0.0; 256];
+                table[..168].copy_from_slice(&cells.shape(prior, grid));
+                let shapes = || slots.iter().map(|&s| table[s as usize]);
+                let spikes = Spikes::find(observed, shapes(), growth);
+                let robust = spikes.robust(observed, shapes(), growth);
+                for ((v, &s), &g) in robust.zip(slots).zip(growth) {
                     if !v.is_nan() {
                         let s = s as usize;
                         cells.sum[s] += v;
@@ -382,14 +446,52 @@ impl Cells {
                 }
             }
             None => {
-                for (i, (&v, &g)) in values.iter().zip(growth).enumerate() {
-                    let mid = grid.start + i as i64 * grid.frequency + grid.frequency / 2;
-                    let (h, w) = hour_weekday(mid, grid.offset);
-                    (cells.hour[i], cells.weekday[i]) = (h as u8, w as u8);
+                let shape = prior.shape(grid.start, grid.frequency, grid.len, grid.offset);
+                let spikes = Spikes::find(observed, shape.iter().copied(), growth);
+                let robust = spikes.robust(observed, shape.iter().copied(), growth);
+                for (i, (v, &g)) in robust.zip(growth).enumerate() {
                     if !v.is_nan() {
                         (cells.sum[i], cells.growth[i], cells.count[i]) = (v, g, 1.0);
                     }
                 }
+            }
+        }
+        cells
+    }
+
+    /// Empty cells of a grid, with their hours and weekdays.
+    fn empty(grid: &Grid) -> Cells {
+        let n = if grid.slots.is_some() { 168 } else { grid.len };
+        let mut cells = Cells {
+            sum: vec![0.0; n],
+            growth: vec![0.0; n],
+            count: vec![0.0; n],
+            hour: vec![0; n],
+            weekday: vec![0; n],
+        };
+        for c in 0..n {
+            (cells.hour[c], cells.weekday[c]) = match grid.slots {
+                Some(_) => ((c % 24) as u8, (c / 24) as u8),
+                None => {
+                    let mid = grid.start + c as i64 * grid.frequency + grid.frequency / 2;
+                    let (h, w) = hour_weekday(mid, grid.offset);
+                    (h as u8, w as u8)
+                }
+            };
+        }
+        cells
+    }
+
+    /// The two-step reference of [`Cells::robust_sums`]: sums of already robust values.
+    #[cfg(test)]
+    fn sum(grid: &Grid, values: &[f64], growth: &[f64]) -> Cells {
+        let mut cells = Cells::empty(grid);
+        for (i, (&v, &g)) in values.iter().zip(growth).enumerate() {
+            let c = grid.slots.as_ref().map_or(i, |slots| slots[i] as usize);
+            if !v.is_nan() {
+                cells.sum[c] += v;
+                cells.growth[c] += g;
+                cells.count[c] += 1.0;
             }
         }
         cells
@@ -403,8 +505,10 @@ impl Cells {
     /// The prior's shape of each cell.
     fn shape(&self, prior: &SeriesPrior, grid: &Grid) -> Vec<f64> {
         match &grid.slots {
-            Some(_) => (0..168)
-                .map(|s| prior.daily_profile[s % 24] * prior.weekly_profile[s / 24])
+            Some(_) => prior
+                .weekly_profile
+                .iter()
+                .flat_map(|w| prior.daily_profile.iter().map(move |d| d * w))
                 .collect(),
             None => prior.shape(grid.start, grid.frequency, grid.len, grid.offset),
         }
@@ -506,6 +610,54 @@ mod tests {
                 .iter()
                 .zip(&slow.weekly_profile)
                 .all(|(a, b)| close(*a, *b)));
+        }
+    }
+
+    #[test]
+    fn robust_sums_equal_the_two_step_reference() {
+        let prior = SeriesPrior::saas_default();
+        let monday = 4 * 86_400;
+        let tenant = SeriesPrior {
+            level: 40.0,
+            trend_per_day: -0.02,
+            ..prior.clone()
+        };
+        for (frequency, len, offset) in [(3600, 336, 0), (1800, 500, 3600), (7200, 100, 0)] {
+            let mut seen = tenant.sample(monday, frequency, len, offset, 11).unwrap();
+            // Spikes of several sizes (some dropped, some capped), a gap and zeros.
+            for (k, i) in (5..len).step_by(23).enumerate() {
+                seen[i] *= 3.0 + k as f64;
+            }
+            seen[7] = f64::NAN;
+            seen[8] = 0.0;
+            let grid = Grid {
+                start: monday,
+                frequency,
+                len,
+                offset,
+                slots: week_slots(monday, frequency, len, offset),
+            };
+            assert_eq!(grid.slots.is_some(), frequency <= 3600);
+            let growth = growth_to_end(-0.001, len);
+            let shape = match &grid.slots {
+                Some(slots) => prior.shape_at(slots),
+                None => prior.shape(monday, frequency, len, offset),
+            };
+            let robust = winsorised(&seen, &shape, &growth);
+            let capped = robust
+                .iter()
+                .zip(&seen)
+                .filter(|(r, s)| r.to_bits() != s.to_bits())
+                .count();
+            assert!(capped >= 3, "the spikes must be touched ({capped})");
+            let reference = Cells::sum(&grid, &robust, &growth);
+            let fused = Cells::robust_sums(&prior, &grid, &seen, &growth);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fused.sum), bits(&reference.sum));
+            assert_eq!(bits(&fused.growth), bits(&reference.growth));
+            assert_eq!(bits(&fused.count), bits(&reference.count));
+            assert_eq!(fused.hour, reference.hour);
+            assert_eq!(fused.weekday, reference.weekday);
         }
     }
 

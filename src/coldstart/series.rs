@@ -286,16 +286,20 @@ impl WeekTable {
 /// it); `None` otherwise. The shape at slot `s` is then `daily[s % 24] * weekly[s / 24]`, as
 /// [`SeriesPrior::shape`] computes it, without a division per period.
 pub(crate) fn week_slots(start: i64, frequency: i64, len: usize, offset: i32) -> Option<Vec<u8>> {
-    let mut r = (start + offset as i64 + EPOCH_FROM_MONDAY).rem_euclid(WEEK);
+    let r = (start + offset as i64 + EPOCH_FROM_MONDAY).rem_euclid(WEEK);
     if frequency <= 0 || HOUR % frequency != 0 || r % frequency != 0 {
         return None;
     }
-    let mut slots = Vec::with_capacity(len);
-    for _ in 0..len {
-        slots.push((r / HOUR) as u8);
-        r += frequency;
-        if r >= WEEK {
-            r -= WEEK;
+    // Walk the hours of the week instead of dividing per period.
+    let per_hour = (HOUR / frequency) as usize;
+    let (mut slot, mut within) = ((r / HOUR) as u8, ((r % HOUR) / frequency) as usize);
+    let mut slots = vec![0u8; len];
+    for s in slots.iter_mut() {
+        *s = slot;
+        within += 1;
+        if within == per_hour {
+            within = 0;
+            slot = if slot == 167 { 0 } else { slot + 1 };
         }
     }
     Some(slots)

@@ -5,7 +5,7 @@
 use ndarray::{Array2, ArrayView2, Axis};
 
 use super::predictor::UsagePredictor;
-use super::prepare::prepare;
+use super::prepare::{cleaning_period, prepare};
 use crate::data::series::Series;
 use crate::drift::{DriftConfig, DriftReport, ModelReference};
 use crate::error::{Error, Result};
@@ -86,7 +86,7 @@ impl UsagePredictor {
             values,
             start,
             self.stored.params.anomaly.as_ref(),
-            self.stored.main_period,
+            cleaning_period(&self.stored.periods),
             None,
         )?;
         let matrix = self.builder.matrix(&prepared.values, start)?;

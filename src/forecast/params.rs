@@ -72,7 +72,9 @@ pub struct ForecastParams {
     /// calibration horizon apart, all within the last 20% of each series; `None` aims at
     /// about 2,000 residuals per step across the series (between 4 and 60 per series).
     pub calibration_windows: Option<usize>,
-    /// Anomaly cleaning before fitting and forecasting; `None` turns it off.
+    /// Anomaly cleaning before fitting and forecasting, within each phase of the longest
+    /// seasonal period (three seasons at least; a forecast from two weeks of an hourly
+    /// series with a weekly cycle is not cleaned); `None` turns it off.
     pub anomaly: Option<AnomalyMethod>,
     /// Combine the model with the naive or seasonal-naive forecast when that scored better
     /// on the calibration windows (`w * model + (1 - w) * baseline`, `w` chosen there, 0

@@ -21,7 +21,7 @@ use super::engine::{forecast_steps, TargetRule};
 use super::fallback::FallbackProfile;
 use super::handover::{regime_for, scheduled_weight, Regime};
 use super::predictor::{check_levels, UsagePredictor, MAX_HORIZON};
-use super::prepare::prepare;
+use super::prepare::{cleaning_period, prepare};
 use crate::data::series::{Series, MAX_TIMESTAMP, MIN_TIMESTAMP};
 use crate::error::{Error, Result};
 use crate::features::calendar::LocalClock;
@@ -359,12 +359,13 @@ impl UsagePredictor {
         let s = &self.stored;
         // Only the recent history feeds the lags and windows; cleaning it (not a whole year)
         // keeps a forecast in microseconds.
-        let tail = (s.spec.lookback() + 1).max(4 * s.main_period);
+        let cleaning = cleaning_period(&s.periods);
+        let tail = (s.spec.lookback() + 1).max(4 * cleaning);
         let prepared = prepare(
             values,
             start,
             s.params.anomaly.as_ref(),
-            s.main_period,
+            cleaning,
             Some(tail),
         )?;
         let rule = TargetRule {

@@ -2,9 +2,11 @@
 //! many tenants, with conformal intervals and a cold-start prior.
 //!
 //! # Fitting
-//! 1. Each series is cleaned of anomalies (robust MAD per seasonal phase, replaced by the
-//!    phase median) so a spike does not poison the lags, and divided by its scale (the mean
-//!    absolute present value), so one model serves small and large tenants alike.
+//! 1. Each series is cleaned of anomalies (robust MAD per phase of the longest seasonal
+//!    period, i.e. the same hour of the week when there is a weekly cycle, replaced by the
+//!    phase median; at least three seasons needed) so a spike does not poison the lags, and
+//!    divided by its scale (the mean absolute present value), so one model serves small and
+//!    large tenants alike. A forecast cleans its last four seasons the same way.
 //! 2. Seasonal periods are detected per series among the natural ones of the frequency (a
 //!    day and a week); the features ([`FeatureSpec`]) and the seasonal base follow them.
 //! 3. With `transform: null` (the default) both target transforms are backtested on rolling
@@ -27,7 +29,7 @@ use super::calibrate::{calibrate, Combination, Residuals, WindowPlan};
 use super::conformal::Conformal;
 use super::engine::TargetRule;
 use super::handover::HandoverPoint;
-use super::prepare::{check_frequency, detect_periods, resolve_frequency};
+use super::prepare::{check_frequency, cleaning_period, detect_periods, resolve_frequency};
 use super::schedule::learn_schedule;
 use super::training::{fit_final, model_params, TrainingSet};
 use super::transform::TargetTransform;
@@ -155,7 +157,13 @@ impl UsagePredictor {
             )));
         }
         let builder = spec.compile()?;
-        let set = TrainingSet::build(series, frequency, &builder, params, main_period)?;
+        let set = TrainingSet::build(
+            series,
+            frequency,
+            &builder,
+            params,
+            cleaning_period(&periods),
+        )?;
         let scaled = set.scaled();
         let floor = set.floor();
         let model_params = model_params(params, &builder);
@@ -335,7 +343,8 @@ impl UsagePredictor {
         }
         let why = "the predictor's; fit a new predictor for another frequency";
         check_frequency(series, s.frequency, why)?;
-        let set = TrainingSet::build(series, s.frequency, &self.builder, &s.params, s.main_period)?;
+        let cleaning = cleaning_period(&s.periods);
+        let set = TrainingSet::build(series, s.frequency, &self.builder, &s.params, cleaning)?;
         let rule = TargetRule {
             transform: s.transform,
             period: s.main_period,

@@ -19,6 +19,15 @@ pub fn natural_periods(frequency: i64) -> Vec<usize> {
         .collect()
 }
 
+/// The seasonal period anomalies are judged in: the longest of the series' periods, so
+/// that with a weekly cycle a value is compared with the same hour on other weeks. Judged
+/// within the day instead, the quiet weekend hours of a busy weekday hour stood out, and on
+/// the forecast path (two weeks of history, 14 values per phase) they were "cleaned" into
+/// weekday values before the lags saw them. 1 without periods.
+pub(crate) fn cleaning_period(periods: &[usize]) -> usize {
+    periods.iter().copied().max().unwrap_or(1).max(1)
+}
+
 /// A series cleaned of anomalies (if asked) and scaled, kept with its scale.
 pub(crate) struct Prepared {
     pub values: Vec<f64>,

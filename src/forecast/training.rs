@@ -42,7 +42,7 @@ impl TrainingSet {
         frequency: i64,
         builder: &FeatureBuilder,
         params: &ForecastParams,
-        main_period: usize,
+        cleaning_period: usize,
     ) -> Result<TrainingSet> {
         let nonnegative = series
             .iter()
@@ -50,7 +50,13 @@ impl TrainingSet {
         let anomaly = params.anomaly.as_ref();
         let mut prepared = Vec::with_capacity(series.len());
         for s in series {
-            prepared.push(prepare(s.values(), s.start(), anomaly, main_period, None)?);
+            prepared.push(prepare(
+                s.values(),
+                s.start(),
+                anomaly,
+                cleaning_period,
+                None,
+            )?);
         }
         let anomalies_cleaned = prepared.iter().map(|p| p.cleaned).sum();
         let clock_offset = builder
@@ -69,7 +75,7 @@ impl TrainingSet {
             params.seed,
         )?;
         for (start, values) in &synthetic {
-            prepared.push(prepare(values, *start, anomaly, main_period, None)?);
+            prepared.push(prepare(values, *start, anomaly, cleaning_period, None)?);
         }
         if prepared.is_empty() {
             return Err(Error::InvalidArgument(

@@ -259,9 +259,16 @@ fn check_values(values: &[f64]) -> Result<()> {
             values.len()
         )));
     }
-    let bad = |v: f64| v.is_infinite() || v < 0.0;
-    // A branch-free pass first: this runs on every blended or cold-start forecast.
-    if !values.iter().fold(false, |any, &v| any | bad(v)) {
+    // -inf is negative; NaN compares false to both.
+    let bad = |v: f64| v < 0.0 || v == f64::INFINITY;
+    // A pass without branches first (it vectorises): this runs on every blended or
+    // cold-start forecast.
+    let (mut negative, mut infinite) = (false, false);
+    for &v in values {
+        negative |= v < 0.0;
+        infinite |= v == f64::INFINITY;
+    }
+    if !(negative | infinite) {
         return Ok(());
     }
     let i = values.iter().position(|&v| bad(v)).expect("a bad value");
@@ -291,17 +298,21 @@ struct Spikes {
 }
 
 impl Spikes {
-    /// `shapes` yields the expected shape of each period; `growth` is its trend factor.
-    fn find(observed: &[f64], shapes: impl Iterator<Item = f64>, growth: &[f64]) -> Spikes {
-        let mut ratio = vec![f64::NAN; observed.len()];
+    /// `shape(i)` is the expected shape of period `i`, `growth[i]` its trend factor.
+    fn find(observed: &[f64], shape: impl Fn(usize) -> f64, growth: &[f64]) -> Spikes {
+        let n = observed.len();
+        let growth = &growth[..n];
+        let mut ratio = vec![f64::NAN; n];
         // The positive ratios' bit patterns: for positive floats (infinity included) they
         // order as the numbers do, and integer selection is cheaper than `total_cmp`.
-        let mut positive = Vec::with_capacity(observed.len());
+        let mut positive = Vec::with_capacity(n);
         let mut present = 0;
-        for (((r, &v), shape), &g) in ratio.iter_mut().zip(observed).zip(shapes).zip(growth) {
+        for i in 0..n {
+            let (v, s) = (observed[i], shape(i));
             present += usize::from(!v.is_nan());
-            if v > 0.0 && shape > 0.0 {
-                *r = v / (shape * g);
+            if v > 0.0 && s > 0.0 {
+                let r = v / (s * growth[i]);
+                ratio[i] = r;
                 positive.push(r.to_bits());
             }
         }
@@ -346,30 +357,32 @@ impl Spikes {
         }
     }
 
-    /// Each observation as the level and profiles see it: missing when dropped, at the
-    /// fence (times its shape and growth) when capped, else unchanged.
-    fn robust<'a>(
-        &'a self,
-        observed: &'a [f64],
-        shapes: impl Iterator<Item = f64> + 'a,
-        growth: &'a [f64],
-    ) -> impl Iterator<Item = f64> + 'a {
+    /// Calls `add(i, value)` with each observation as the level and profiles see it:
+    /// skipped when missing or dropped, at the fence (times its shape and growth) when
+    /// capped, else unchanged.
+    fn for_each_robust(
+        &self,
+        observed: &[f64],
+        shape: impl Fn(usize) -> f64,
+        growth: &[f64],
+        mut add: impl FnMut(usize, f64),
+    ) {
+        let n = observed.len();
+        let (ratio, growth) = (&self.ratio[..n], &growth[..n]);
         let mut above = self.above.iter();
-        observed
-            .iter()
-            .zip(&self.ratio)
-            .zip(shapes)
-            .zip(growth)
-            .map(move |(((&v, &r), shape), &g)| {
-                if r > self.fence {
-                    match above.next() {
-                        Some(&(_, false)) => self.fence * shape * g,
-                        _ => f64::NAN,
-                    }
-                } else {
-                    v
+        for i in 0..n {
+            let v = if ratio[i] > self.fence {
+                match above.next() {
+                    Some(&(_, false)) => self.fence * shape(i) * growth[i],
+                    _ => continue,
                 }
-            })
+            } else {
+                observed[i]
+            };
+            if !v.is_nan() {
+                add(i, v);
+            }
+        }
     }
 }
 
@@ -377,10 +390,10 @@ impl Spikes {
 /// of [`Cells::robust_sums`].
 #[cfg(test)]
 fn winsorised(observed: &[f64], shape: &[f64], growth: &[f64]) -> Vec<f64> {
-    let spikes = Spikes::find(observed, shape.iter().copied(), growth);
-    spikes
-        .robust(observed, shape.iter().copied(), growth)
-        .collect()
+    let spikes = Spikes::find(observed, |i| shape[i], growth);
+    let mut out = vec![f64::NAN; observed.len()];
+    spikes.for_each_robust(observed, |i| shape[i], growth, |i, v| out[i] = v);
+    out
 }
 
 /// Ratio of sums: the level that makes `shape * growth` match the present values in total.
@@ -433,27 +446,29 @@ impl Cells {
                 // Indexed by a u8 slot, so the lookups need no bounds checks.
                 let mut table = [0.0; 256];
                 table[..168].copy_from_slice(&cells.shape(prior, grid));
-                let shapes = || slots.iter().map(|&s| table[s as usize]);
-                let spikes = Spikes::find(observed, shapes(), growth);
-                let robust = spikes.robust(observed, shapes(), growth);
-                for ((v, &s), &g) in robust.zip(slots).zip(growth) {
-                    if !v.is_nan() {
-                        let s = s as usize;
-                        cells.sum[s] += v;
-                        cells.growth[s] += g;
-                        cells.count[s] += 1.0;
-                    }
-                }
+                let slots = &slots[..observed.len()];
+                let shape = |i: usize| table[slots[i] as usize];
+                let spikes = Spikes::find(observed, shape, growth);
+                let (sum, grown, count) = (&mut cells.sum, &mut cells.growth, &mut cells.count);
+                let (sum, grown, count) = (&mut sum[..168], &mut grown[..168], &mut count[..168]);
+                spikes.for_each_robust(observed, shape, growth, |i, v| {
+                    let s = slots[i] as usize;
+                    sum[s] += v;
+                    grown[s] += growth[i];
+                    count[s] += 1.0;
+                });
             }
             None => {
                 let shape = prior.shape(grid.start, grid.frequency, grid.len, grid.offset);
-                let spikes = Spikes::find(observed, shape.iter().copied(), growth);
-                let robust = spikes.robust(observed, shape.iter().copied(), growth);
-                for (i, (v, &g)) in robust.zip(growth).enumerate() {
-                    if !v.is_nan() {
-                        (cells.sum[i], cells.growth[i], cells.count[i]) = (v, g, 1.0);
-                    }
-                }
+                let spikes = Spikes::find(observed, |i| shape[i], growth);
+                spikes.for_each_robust(
+                    observed,
+                    |i| shape[i],
+                    growth,
+                    |i, v| {
+                        (cells.sum[i], cells.growth[i], cells.count[i]) = (v, growth[i], 1.0);
+                    },
+                );
             }
         }
         cells

@@ -51,6 +51,11 @@ final class UsagePredictor
     /** TmlRegime and double out-slots, allocated once per predictor. */
     private CData $regime;
     private CData $weight;
+    /** Pointers to them, made once: every forecast passes them. */
+    private CData $regimeOut;
+    private CData $weightOut;
+    /** @var array<string, CData> packed interval levels by their bytes (a few distinct lists) */
+    private array $levelBuffers = [];
     /** @var array{0: string, 1: int}|null name and version, cached from info() */
     private ?array $nameVersion = null;
     /** @var array<string, array<string, CData|null>> output buffers by shape (horizon:levels) */
@@ -61,6 +66,8 @@ final class UsagePredictor
         $this->handle = $handle;
         $this->regime = $ffi->new('TmlRegime');
         $this->weight = $ffi->new('double');
+        $this->regimeOut = FFI::addr($this->regime);
+        $this->weightOut = FFI::addr($this->weight);
     }
 
     /**
@@ -171,8 +178,8 @@ final class UsagePredictor
                 $out['forecast'],
                 $out['lower'],
                 $out['upper'],
-                FFI::addr($this->regime),
-                FFI::addr($this->weight)
+                $this->regimeOut,
+                $this->weightOut
             ));
     }
 
@@ -213,9 +220,21 @@ final class UsagePredictor
                 $out['forecast'],
                 $out['lower'],
                 $out['upper'],
-                FFI::addr($this->regime),
-                FFI::addr($this->weight)
+                $this->regimeOut,
+                $this->weightOut
             ));
+    }
+
+    /** The native copy of packed levels, kept for the next request with the same levels. */
+    private function levelBuffer(string $packed): CData
+    {
+        if (!isset($this->levelBuffers[$packed])) {
+            if (count($this->levelBuffers) >= 16) {
+                $this->levelBuffers = [];
+            }
+            $this->levelBuffers[$packed] = self::doubleBuffer($this->ffi, $packed);
+        }
+        return $this->levelBuffers[$packed];
     }
 
     /**
@@ -229,7 +248,7 @@ final class UsagePredictor
         $levels = self::levels($levels);
         $nLevels = count($levels);
         $out = $this->outputs($horizon, $nLevels);
-        $levelBuffer = $nLevels === 0 ? null : self::doubleBuffer($this->ffi, pack('d*', ...$levels));
+        $levelBuffer = $nLevels === 0 ? null : $this->levelBuffer(pack('d*', ...$levels));
         $status = $call($levelBuffer, $nLevels, $out);
         if ($status !== 0) {
             throw Native::exception($status, $this->ffi);
@@ -562,7 +581,7 @@ final class UsagePredictor
     private static function packValues(array $values, string $what): string
     {
         try {
-            return self::packFloats(...array_values($values));
+            return self::packFloats(...(array_is_list($values) ? $values : array_values($values)));
         } catch (\TypeError) {
             $vs = [];
             foreach (array_values($values) as $i => $x) {

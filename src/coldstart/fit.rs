@@ -85,8 +85,9 @@ impl SeriesPrior {
         let (frequency, len) = (grid.frequency, grid.len);
         let rate = self.trend_per_day.ln_1p() * frequency as f64 / DAY as f64;
         let growth = growth_to_end(rate, len);
-        let cells = Cells::robust_sums(self, grid, observed, &growth);
-        let level0 = cells.ratio_of_sums(&cells.shape(self, grid));
+        let shape = Cells::shape(self, grid);
+        let cells = Cells::robust_sums(grid, observed, &growth, &shape);
+        let level0 = cells.ratio_of_sums(&shape);
 
         // Evidence in days at an hour (daily profile) and occurrences of a weekday (weekly).
         let hour_days = frequency as f64 / HOUR as f64;
@@ -107,7 +108,7 @@ impl SeriesPrior {
                 weekly_profile: flat,
                 ..out.clone()
             };
-            let daily_shape = cells.shape(&daily_only, grid);
+            let daily_shape = Cells::shape(&daily_only, grid);
             let (mut num, mut den, mut days) = ([0.0; 7], [0.0; 7], [0.0; 7]);
             for c in cells.present() {
                 let w = cells.weekday[c] as usize;
@@ -118,7 +119,7 @@ impl SeriesPrior {
             out.weekly_profile =
                 shrink(&self.weekly_profile, &num, &den, &days, WEEKLY_SHRINK_WEEKS);
         }
-        out.level = cells.ratio_of_sums(&cells.shape(&out, grid));
+        out.level = cells.ratio_of_sums(&Cells::shape(&out, grid));
         out
     }
 
@@ -439,13 +440,14 @@ struct Cells {
 impl Cells {
     /// The observations made robust against spikes ([`Spikes`]) and summed per cell, in one
     /// pass over the periods after the spike search.
-    fn robust_sums(prior: &SeriesPrior, grid: &Grid, observed: &[f64], growth: &[f64]) -> Cells {
+    /// `shape` is [`Cells::shape`] of the prior.
+    fn robust_sums(grid: &Grid, observed: &[f64], growth: &[f64], shape: &[f64]) -> Cells {
         let mut cells = Cells::empty(grid);
         match &grid.slots {
             Some(slots) => {
                 // Indexed by a u8 slot, so the lookups need no bounds checks.
                 let mut table = [0.0; 256];
-                table[..168].copy_from_slice(&cells.shape(prior, grid));
+                table[..168].copy_from_slice(shape);
                 let slots = &slots[..observed.len()];
                 let shape = |i: usize| table[slots[i] as usize];
                 let spikes = Spikes::find(observed, shape, growth);
@@ -459,7 +461,6 @@ impl Cells {
                 });
             }
             None => {
-                let shape = prior.shape(grid.start, grid.frequency, grid.len, grid.offset);
                 let spikes = Spikes::find(observed, |i| shape[i], growth);
                 spikes.for_each_robust(
                     observed,
@@ -518,13 +519,15 @@ impl Cells {
     }
 
     /// The prior's shape of each cell.
-    fn shape(&self, prior: &SeriesPrior, grid: &Grid) -> Vec<f64> {
+    fn shape(prior: &SeriesPrior, grid: &Grid) -> Vec<f64> {
         match &grid.slots {
-            Some(_) => prior
-                .weekly_profile
-                .iter()
-                .flat_map(|w| prior.daily_profile.iter().map(move |d| d * w))
-                .collect(),
+            Some(_) => {
+                let mut shape = Vec::with_capacity(168);
+                for w in &prior.weekly_profile {
+                    shape.extend(prior.daily_profile.iter().map(|d| d * w));
+                }
+                shape
+            }
             None => prior.shape(grid.start, grid.frequency, grid.len, grid.offset),
         }
     }
@@ -666,7 +669,7 @@ mod tests {
                 .count();
             assert!(capped >= 3, "the spikes must be touched ({capped})");
             let reference = Cells::sum(&grid, &robust, &growth);
-            let fused = Cells::robust_sums(&prior, &grid, &seen, &growth);
+            let fused = Cells::robust_sums(&grid, &seen, &growth, &Cells::shape(&prior, &grid));
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&fused.sum), bits(&reference.sum));
             assert_eq!(bits(&fused.growth), bits(&reference.growth));

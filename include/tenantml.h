@@ -1052,6 +1052,26 @@ TmlStatus tml_forecaster_fit(const int64_t *timestamps,
                              TmlForecaster **out_forecaster);
 
 /*
+ Fits the final model of `forecaster` again on new series (the same layout as
+ `tml_forecaster_fit`, of the predictor's frequency) and writes a new handle to
+ `out_forecaster`; `forecaster` stays valid. Parameters, features, seasonal periods,
+ target transform, intervals, baseline combination and hand-over are kept from the fit;
+ anomaly cleaning, the cold-start prior and the model are redone (`UsagePredictor::refit`):
+ the periodic retrain on grown data. No points at all is `TML_STATUS_INVALID_ARGUMENT`.
+
+ # Safety
+ `forecaster` is NULL or a live handle; every other non-NULL pointer points to as many
+ readable values as stated; `out_forecaster` is writable.
+ */
+TmlStatus tml_forecaster_refit(const TmlForecaster *forecaster,
+                               const int64_t *timestamps,
+                               const double *values,
+                               size_t n_points,
+                               const size_t *series_lengths,
+                               size_t n_series,
+                               TmlForecaster **out_forecaster);
+
+/*
  Releases a predictor. NULL is ignored.
 
  # Safety

@@ -100,8 +100,58 @@ final class UsagePredictor
      */
     public static function fitMany(array $series, array $params = []): self
     {
-        [$t, $v, $lengths] = self::packSeries($series);
         $ffi = Native::ffi();
+        $encoded = self::encode($params);
+        return self::fitPacked(
+            $ffi,
+            $series,
+            fn (?CData $t, ?CData $v, int $total, ?CData $lens, int $n, CData $out): int =>
+                $ffi->tml_forecaster_fit($t, $v, $total, $lens, $n, $encoded, $out)
+        );
+    }
+
+    /**
+     * Fit the final model again on one series (e.g. the same tenant with more
+     * data), keeping what fit() chose: parameters, features, seasonal periods,
+     * target transform, intervals, baseline combination and hand-over. Anomaly
+     * cleaning, the cold-start prior and the model are redone. The periodic
+     * retrain: about a third of the time of fit() on a year of hourly data.
+     * Fit again when drift says the series have changed. This predictor stays
+     * usable; bump the version of the new one with setMetadata().
+     *
+     * @param list<int|string> $timestamps
+     * @param list<int|float|null> $values
+     * @throws InvalidArgumentException for no data, another frequency, or data the library refuses
+     */
+    public function refit(array $timestamps, array $values): self
+    {
+        return $this->refitMany([[$timestamps, $values]]);
+    }
+
+    /**
+     * refit() on many series, as fitMany().
+     *
+     * @param array<array-key, array{0: list<int|string>, 1: list<int|float|null>}|array{timestamps: list<int|string>, values: list<int|float|null>}> $series
+     */
+    public function refitMany(array $series): self
+    {
+        $handle = $this->live();
+        return self::fitPacked(
+            $this->ffi,
+            $series,
+            fn (?CData $t, ?CData $v, int $total, ?CData $lens, int $n, CData $out): int =>
+                $this->ffi->tml_forecaster_refit($handle, $t, $v, $total, $lens, $n, $out)
+        );
+    }
+
+    /**
+     * Packs many series and runs a native fit into a new predictor.
+     *
+     * @param callable(?CData, ?CData, int, ?CData, int, CData): int $call
+     */
+    private static function fitPacked(FFI $ffi, array $series, callable $call): self
+    {
+        [$t, $v, $lengths] = self::packSeries($series);
         $n = count($lengths);
         $total = array_sum($lengths);
         $lens = $ffi->new('size_t[' . max(1, $n) . ']');
@@ -109,13 +159,12 @@ final class UsagePredictor
             $lens[$i] = $len;
         }
         $out = $ffi->new('TmlForecaster*');
-        $status = $ffi->tml_forecaster_fit(
+        $status = $call(
             self::int64Buffer($ffi, $t),
             self::doubleBuffer($ffi, $v),
             $total,
             $n === 0 ? null : $lens,
             $n,
-            self::encode($params),
             FFI::addr($out)
         );
         if ($status !== 0) {

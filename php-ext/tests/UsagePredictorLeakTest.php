@@ -94,12 +94,14 @@ final class UsagePredictorLeakTest extends TestCase
             $p->save("{$dir}/usage.tml");
             UsagePredictor::load("{$dir}/usage.tml");
             unserialize(serialize($copy));
+            $p->refit($this->t, $this->v)->forecast($this->t, $this->v, 1);
         }
         foreach ([
             fn () => UsagePredictor::fromBytes('garbage'),
             fn () => $p->forecast($this->t, $this->v, 0),
             fn () => $p->forecast([self::START], [INF], 2),
             fn () => UsagePredictor::fit([self::START], [1.0], ['nope' => 1]),
+            fn () => $p->refitMany([]),
         ] as $bad) {
             try {
                 $bad();

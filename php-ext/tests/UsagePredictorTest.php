@@ -192,6 +192,36 @@ final class UsagePredictorTest extends TestCase
         $this->assertEquals($expected, $copy->forecast($t, $v, 12));
     }
 
+    public function testRefitKeepsTheChoicesAndRetrainsOnMoreData(): void
+    {
+        $p = self::predictor();
+        $series = [];
+        for ($s = 0; $s < 4; $s++) {
+            $series["tenant-{$s}"] = self::usage(35, 10.0 * ($s + 1), 10 + $s);
+        }
+        [$t, $v] = self::usage(10, 20.0, 12);
+        // The same data: the same model, so the same forecast.
+        $same = $p->refitMany($series);
+        $this->assertEquals($p->forecast($t, $v, 6), $same->forecast($t, $v, 6));
+        // Two more weeks of each tenant: a new model, the choices kept.
+        $grown = [];
+        for ($s = 0; $s < 4; $s++) {
+            $grown[] = self::usage(49, 10.0 * ($s + 1), 10 + $s);
+        }
+        $retrained = $p->refitMany($grown);
+        $before = $p->info();
+        $after = $retrained->info();
+        $this->assertSame($before['transform'], $after['transform']);
+        $this->assertSame($before['periods'], $after['periods']);
+        $this->assertGreaterThan($before['summary']['rows'], $after['summary']['rows']);
+        $this->assertNotEquals($p->forecast($t, $v, 6), $retrained->forecast($t, $v, 6));
+        $this->assertSame('usage', $retrained->forecast($t, $v, 1)['model_name']);
+        // One series works too, and the original predictor is untouched.
+        [$t1, $v1] = self::usage(21, 30.0, 13);
+        $this->assertCount(6, $p->refit($t1, $v1)->forecast($t1, $v1, 6)['rows']);
+        $this->assertEquals($p->forecast($t, $v, 6), $same->forecast($t, $v, 6));
+    }
+
     public function testDirectStepsAreAParameterAndSurviveBytes(): void
     {
         [$t, $v] = self::usage(21, 10.0, 21);
@@ -258,6 +288,15 @@ final class UsagePredictorTest extends TestCase
             static fn () => UsagePredictor::fit([self::START, self::START + 3600, self::START + 7200], [null, null, NAN], ['synthetic_tenants' => 0]),
             'present values',
         ];
+        yield 'refit on nothing' => [static fn (UsagePredictor $p) => $p->refitMany([]), 'nothing to refit'];
+        yield 'refit on daily data' => [
+            static fn (UsagePredictor $p) => $p->refit(
+                array_map(static fn (int $d): int => self::START + $d * 86400, range(0, 29)),
+                array_fill(0, 30, 5.0)
+            ),
+            'frequency',
+        ];
+        yield 'refit with a string value' => [static fn (UsagePredictor $p) => $p->refit([self::START], ['x']), 'number'];
         yield 'fit on one point' => [static fn () => UsagePredictor::fit([self::START], [1.0], ['synthetic_tenants' => 0]), 'frequency'];
     }
 

@@ -141,6 +141,49 @@ pub unsafe extern "C" fn tml_forecaster_fit(
     })
 }
 
+/// Fits the final model of `forecaster` again on new series (the same layout as
+/// `tml_forecaster_fit`, of the predictor's frequency) and writes a new handle to
+/// `out_forecaster`; `forecaster` stays valid. Parameters, features, seasonal periods,
+/// target transform, intervals, baseline combination and hand-over are kept from the fit;
+/// anomaly cleaning, the cold-start prior and the model are redone (`UsagePredictor::refit`):
+/// the periodic retrain on grown data. No points at all is `TML_STATUS_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `forecaster` is NULL or a live handle; every other non-NULL pointer points to as many
+/// readable values as stated; `out_forecaster` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn tml_forecaster_refit(
+    forecaster: *const TmlForecaster,
+    timestamps: *const i64,
+    values: *const f64,
+    n_points: usize,
+    series_lengths: *const usize,
+    n_series: usize,
+    out_forecaster: *mut *mut TmlForecaster,
+) -> TmlStatus {
+    guard(|| {
+        out(out_forecaster, "out_forecaster")?;
+        let p = &borrow(forecaster, "forecaster")?.predictor;
+        // The frequency is inferred (unless the fit's parameters fixed it), so data of
+        // another frequency is refused by name rather than read as a grid full of gaps.
+        let options = p.params().series_options(None);
+        let series = series_args(
+            timestamps,
+            values,
+            n_points,
+            series_lengths,
+            n_series,
+            &options,
+        )?;
+        let predictor = p.refit(&series)?;
+        handle_out(
+            TmlForecaster { predictor },
+            out_forecaster,
+            "out_forecaster",
+        )
+    })
+}
+
 /// Releases a predictor. NULL is ignored.
 ///
 /// # Safety

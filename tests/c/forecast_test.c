@@ -181,6 +181,36 @@ static void test_persistence(TmlForecaster *f, const char *dir) {
     CHECK(tml_forecaster_load(path, &back) == TML_STATUS_IO, "load missing");
 }
 
+/* Refit on the same data: the same model, so the same forecast bit for bit; errors. */
+static void test_refit(TmlForecaster *f) {
+    TmlForecaster *g = NULL;
+    int64_t t1[H], t2[H];
+    double f1[H], f2[H];
+    TmlStatus st = tml_forecaster_refit(f, ts, vs, SERIES * N, lengths, SERIES, &g);
+    CHECK(st == TML_STATUS_OK && g != NULL, "refit -> %d", st);
+    if (g != NULL) {
+        st = tml_forecaster_forecast(f, ts, vs, N, 0, H, NULL, 0, 0.0, t1, f1, NULL, NULL, NULL, NULL);
+        TmlStatus st2 = tml_forecaster_forecast(g, ts, vs, N, 0, H, NULL, 0, 0.0, t2, f2, NULL, NULL, NULL,
+                                                NULL);
+        CHECK(st == TML_STATUS_OK && st2 == TML_STATUS_OK && memcmp(f1, f2, sizeof f1) == 0
+                  && memcmp(t1, t2, sizeof t1) == 0,
+              "refit on the same data forecasts the same");
+        tml_forecaster_free(g);
+    }
+    g = NULL;
+    CHECK(tml_forecaster_refit(NULL, ts, vs, N, NULL, 0, &g) == TML_STATUS_NULL_POINTER && g == NULL,
+          "refit NULL forecaster");
+    CHECK(tml_forecaster_refit(f, ts, vs, N, NULL, 0, NULL) == TML_STATUS_NULL_POINTER, "refit NULL out");
+    CHECK(tml_forecaster_refit(f, NULL, NULL, 0, NULL, 0, &g) == TML_STATUS_INVALID_ARGUMENT && g == NULL
+              && last_error_contains("nothing to refit"),
+          "refit on nothing");
+    int64_t daily[30];
+    for (int i = 0; i < 30; i++) daily[i] = START + (int64_t)i * 86400;
+    CHECK(tml_forecaster_refit(f, daily, vs, 30, NULL, 0, &g) == TML_STATUS_INVALID_ARGUMENT && g == NULL
+              && last_error_contains("frequency"),
+          "refit on daily data");
+}
+
 static void test_error_paths(TmlForecaster *f) {
     TmlForecaster *g = NULL;
     int64_t out_t[4];
@@ -271,6 +301,7 @@ int main(int argc, char **argv) {
         test_forecast(f);
         test_feature_drift(f);
         test_persistence(f, argv[1]);
+        test_refit(f);
         test_error_paths(f);
         tml_forecaster_free(f);
     }

@@ -4,6 +4,7 @@
 
 pub mod fake;
 pub mod friedman;
+pub mod usage;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -93,13 +93,14 @@ impl SeriesPrior {
         let hour_days = frequency as f64 / HOUR as f64;
         let weekday_days = frequency as f64 / DAY as f64;
         if frequency <= HOUR && level0 > 0.0 {
-            let (mut num, mut den, mut days) = ([0.0; 24], [0.0; 24], [0.0; 24]);
-            for c in cells.present() {
-                let (h, w) = (cells.hour[c] as usize, cells.weekday[c] as usize);
-                num[h] += cells.sum[c];
-                den[h] += level0 * self.weekly_profile[w] * cells.growth[c];
-                days[h] += hour_days * cells.count[c];
-            }
+            let [num, den, days] = cells.totals_by::<24>(&cells.hour, |c| {
+                let w = cells.weekday[c] as usize;
+                [
+                    cells.sum[c],
+                    level0 * self.weekly_profile[w] * cells.growth[c],
+                    hour_days * cells.count[c],
+                ]
+            });
             out.daily_profile = shrink(&self.daily_profile, &num, &den, &days, DAILY_SHRINK_DAYS);
         }
         if frequency <= DAY && level0 > 0.0 {
@@ -109,13 +110,13 @@ impl SeriesPrior {
                 ..out.clone()
             };
             let daily_shape = Cells::shape(&daily_only, grid);
-            let (mut num, mut den, mut days) = ([0.0; 7], [0.0; 7], [0.0; 7]);
-            for c in cells.present() {
-                let w = cells.weekday[c] as usize;
-                num[w] += cells.sum[c];
-                den[w] += level0 * daily_shape[c] * cells.growth[c];
-                days[w] += weekday_days * cells.count[c];
-            }
+            let [num, den, days] = cells.totals_by::<7>(&cells.weekday, |c| {
+                [
+                    cells.sum[c],
+                    level0 * daily_shape[c] * cells.growth[c],
+                    weekday_days * cells.count[c],
+                ]
+            });
             out.weekly_profile =
                 shrink(&self.weekly_profile, &num, &den, &days, WEEKLY_SHRINK_WEEKS);
         }
@@ -513,9 +514,32 @@ impl Cells {
         cells
     }
 
-    /// The cells holding at least one observation, in order.
-    fn present(&self) -> impl Iterator<Item = usize> + '_ {
-        (0..self.count.len()).filter(|&c| self.count[c] > 0.0)
+    /// Per key (an hour or a weekday of each cell, below `K`), the totals of the three
+    /// `terms` of its cells, added in cell order. Empty cells are included: their sums,
+    /// growth and count are zeros, so their terms add nothing (the profiles are finite).
+    /// A run of cells with one key is summed in registers: the slotted table has 24 cells of
+    /// a weekday in a row, and adding each to the table in memory made every addition wait
+    /// for the store of the one before.
+    fn totals_by<const K: usize>(
+        &self,
+        keys: &[u8],
+        mut terms: impl FnMut(usize) -> [f64; 3],
+    ) -> [[f64; K]; 3] {
+        let mut totals = [[0.0; K]; 3];
+        let mut c = 0;
+        while c < keys.len() {
+            let k = keys[c] as usize;
+            let mut run = [totals[0][k], totals[1][k], totals[2][k]];
+            while c < keys.len() && keys[c] as usize == k {
+                let t = terms(c);
+                for (r, t) in run.iter_mut().zip(t) {
+                    *r += t;
+                }
+                c += 1;
+            }
+            (totals[0][k], totals[1][k], totals[2][k]) = (run[0], run[1], run[2]);
+        }
+        totals
     }
 
     /// The prior's shape of each cell.
@@ -535,11 +559,12 @@ impl Cells {
     /// Observed over expected (shape times growth) over the present cells; over the growth
     /// alone when the shape is zero there, 0 when nothing is present.
     fn ratio_of_sums(&self, shape: &[f64]) -> f64 {
+        // Empty cells add zeros (see `totals_by`), so every cell is summed without a filter.
         let (mut num, mut den, mut g) = (0.0, 0.0, 0.0);
-        for c in self.present() {
-            num += self.sum[c];
-            den += shape[c] * self.growth[c];
-            g += self.growth[c];
+        for ((&sum, &growth), &shape) in self.sum.iter().zip(&self.growth).zip(shape) {
+            num += sum;
+            den += shape * growth;
+            g += growth;
         }
         if den > 0.0 {
             num / den

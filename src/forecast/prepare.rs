@@ -50,8 +50,10 @@ pub(crate) fn prepare(
     let mut v = values.to_vec();
     let cleaned = clean_anomalies(&mut v[from..], anomaly, period)?;
     let scale = series_scale(&v);
+    // One division, then multiplications (this runs on every forecast).
+    let inverse = 1.0 / scale;
     for x in &mut v {
-        *x /= scale;
+        *x *= inverse;
     }
     Ok(Prepared {
         values: v,

@@ -50,10 +50,8 @@ pub(crate) fn prepare(
     let mut v = values.to_vec();
     let cleaned = clean_anomalies(&mut v[from..], anomaly, period)?;
     let scale = series_scale(&v);
-    // One division, then multiplications (this runs on every forecast).
-    let inverse = 1.0 / scale;
     for x in &mut v {
-        *x *= inverse;
+        *x /= scale;
     }
     Ok(Prepared {
         values: v,

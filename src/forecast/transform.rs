@@ -39,21 +39,13 @@ impl TargetTransform {
 /// The scale of a series: the mean absolute present value, or 1 when there is none or it is
 /// 0 (an all-zero tenant stays all zero in scaled units instead of dividing by zero).
 pub fn series_scale(values: &[f64]) -> f64 {
-    // Four running sums so the additions do not wait on each other (this runs on every
-    // forecast); a missing value adds +0, which leaves a sum of absolute values unchanged.
-    let (mut sums, mut count) = ([0.0; 4], 0usize);
-    let mut chunks = values.chunks_exact(4);
-    for chunk in &mut chunks {
-        for (s, v) in sums.iter_mut().zip(chunk) {
-            *s += if v.is_nan() { 0.0 } else { v.abs() };
-        }
-        count += chunk.iter().filter(|v| !v.is_nan()).count();
-    }
-    for v in chunks.remainder() {
-        sums[0] += if v.is_nan() { 0.0 } else { v.abs() };
+    // Without a branch (this runs on every forecast): a missing value adds +0, which leaves
+    // a sum of absolute values unchanged.
+    let (mut sum, mut count) = (0.0, 0usize);
+    for v in values {
+        sum += if v.is_nan() { 0.0 } else { v.abs() };
         count += usize::from(!v.is_nan());
     }
-    let sum = (sums[0] + sums[1]) + (sums[2] + sums[3]);
     let scale = if count == 0 { 0.0 } else { sum / count as f64 };
     if scale > 0.0 && scale.is_finite() {
         scale

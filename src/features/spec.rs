@@ -556,16 +556,8 @@ impl FeatureBuilder {
         for c in 0..alphas.len().div_ceil(4).max(1) {
             let lane = |k: usize| alphas.get(4 * c + k).copied().unwrap_or(1.0);
             let mut e: [Ewm; 4] = std::array::from_fn(|k| Ewm::new(lane(k)));
-            if c == 0 {
-                for &x in history {
-                    expanding.push(x);
-                    e.iter_mut().for_each(|e| e.push(x));
-                }
-            } else {
-                for &x in history {
-                    e.iter_mut().for_each(|e| e.push(x));
-                }
-            }
+            let expanding = (c == 0).then_some(&mut expanding);
+            Ewm::push_lanes(&mut e, expanding, history);
             ewms.extend(e.into_iter().take(alphas.len().saturating_sub(4 * c)));
         }
         (expanding, ewms)

@@ -322,6 +322,50 @@ impl Ewm {
     pub(crate) fn get(&self) -> f64 {
         self.value
     }
+
+    /// [`Ewm::push`] of every value of `values` into every state of `lanes` (and into
+    /// `expanding`), with the same results bit for bit. Once all states have a value the
+    /// update needs no test of the state, so each value costs the states one multiply and
+    /// one add on their chains, which run side by side: a long history waits on these
+    /// chains, not on the number of instructions.
+    pub(crate) fn push_lanes<const L: usize>(
+        lanes: &mut [Ewm; L],
+        mut expanding: Option<&mut Expanding>,
+        values: &[f64],
+    ) {
+        let mut rest = values;
+        while lanes.iter().any(|e| e.value.is_nan()) {
+            let Some((&x, tail)) = rest.split_first() else {
+                return;
+            };
+            lanes.iter_mut().for_each(|e| e.push(x));
+            if let Some(e) = expanding.as_deref_mut() {
+                e.push(x);
+            }
+            rest = tail;
+        }
+        let keep: [f64; L] = std::array::from_fn(|k| 1.0 - lanes[k].alpha);
+        let take: [f64; L] = std::array::from_fn(|k| lanes[k].alpha);
+        let mut value: [f64; L] = std::array::from_fn(|k| lanes[k].value);
+        let mut sum = expanding.as_deref().map_or(0.0, |e| e.sum);
+        let mut n = 0;
+        for &x in rest {
+            if x.is_nan() {
+                continue;
+            }
+            for k in 0..L {
+                value[k] = keep[k] * value[k] + take[k] * x;
+            }
+            sum += x;
+            n += 1;
+        }
+        for (e, v) in lanes.iter_mut().zip(value) {
+            e.value = v;
+        }
+        if let Some(e) = expanding {
+            (e.sum, e.n) = (sum, e.n + n);
+        }
+    }
 }
 
 /// Expanding mean of the present values seen so far.
@@ -354,6 +398,53 @@ impl Expanding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ewm_lanes_equal_one_push_at_a_time() {
+        use rand::{rngs::StdRng, Rng, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(11);
+        let alphas = [0.5, 0.1, 0.03, 1.0];
+        for case in 0..200 {
+            let n = rng.gen_range(0..60);
+            // Missing values at the start (every state NaN), in the middle, or everywhere.
+            let values: Vec<f64> = (0..n)
+                .map(|i| {
+                    let missing =
+                        i < case % 7 || rng.gen_bool(if case % 5 == 0 { 1.0 } else { 0.2 });
+                    if missing {
+                        f64::NAN
+                    } else {
+                        rng.gen_range(-50.0..50.0)
+                    }
+                })
+                .collect();
+            let mut one: [Ewm; 4] = std::array::from_fn(|k| Ewm::new(alphas[k]));
+            let mut one_expanding = Expanding::default();
+            for &x in &values {
+                one.iter_mut().for_each(|e| e.push(x));
+                one_expanding.push(x);
+            }
+            let mut lanes: [Ewm; 4] = std::array::from_fn(|k| Ewm::new(alphas[k]));
+            let mut expanding = Expanding::default();
+            Ewm::push_lanes(&mut lanes, Some(&mut expanding), &values);
+            for (a, b) in one.iter().zip(&lanes) {
+                assert_eq!(a.get().to_bits(), b.get().to_bits(), "case {case}");
+            }
+            assert_eq!(one_expanding.get().to_bits(), expanding.get().to_bits());
+            // Continuing from a state that has seen values.
+            let more = [1.5, f64::NAN, -2.0];
+            one.iter_mut()
+                .for_each(|e| more.iter().for_each(|&x| e.push(x)));
+            Ewm::push_lanes(&mut lanes, None, &more);
+            for (a, b) in one.iter().zip(&lanes) {
+                assert_eq!(
+                    a.get().to_bits(),
+                    b.get().to_bits(),
+                    "case {case}, continued"
+                );
+            }
+        }
+    }
 
     #[test]
     fn rank_below_agrees_with_partition_point() {

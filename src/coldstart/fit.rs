@@ -93,14 +93,7 @@ impl SeriesPrior {
         let hour_days = frequency as f64 / HOUR as f64;
         let weekday_days = frequency as f64 / DAY as f64;
         if frequency <= HOUR && level0 > 0.0 {
-            let [num, den, days] = cells.totals_by::<24>(&cells.hour, |c| {
-                let w = cells.weekday[c] as usize;
-                [
-                    cells.sum[c],
-                    level0 * self.weekly_profile[w] * cells.growth[c],
-                    hour_days * cells.count[c],
-                ]
-            });
+            let [num, den, days] = cells.hour_totals(grid, &self.weekly_profile, level0, hour_days);
             out.daily_profile = shrink(&self.daily_profile, &num, &den, &days, DAILY_SHRINK_DAYS);
         }
         if frequency <= DAY && level0 > 0.0 {
@@ -512,6 +505,45 @@ impl Cells {
             }
         }
         cells
+    }
+
+    /// Per hour of the day, the totals of the cells' sums, of `level0 * weekly[weekday] *
+    /// growth` and of `hour_days * count`, each cell added in order.
+    fn hour_totals(
+        &self,
+        grid: &Grid,
+        weekly: &[f64],
+        level0: f64,
+        hour_days: f64,
+    ) -> [[f64; 24]; 3] {
+        if grid.slots.is_none() {
+            return self.totals_by::<24>(&self.hour, |c| {
+                let w = self.weekday[c] as usize;
+                [
+                    self.sum[c],
+                    level0 * weekly[w] * self.growth[c],
+                    hour_days * self.count[c],
+                ]
+            });
+        }
+        // The slotted table is seven rows of 24 hours: a row adds to all 24 totals at once.
+        let mut totals = [[0.0; 24]; 3];
+        for (w, &weekly) in weekly.iter().enumerate().take(7) {
+            let row = w * 24..(w + 1) * 24;
+            let (sum, growth, count) = (
+                &self.sum[row.clone()],
+                &self.growth[row.clone()],
+                &self.count[row],
+            );
+            let expected = level0 * weekly;
+            let [num, den, days] = &mut totals;
+            for h in 0..24 {
+                num[h] += sum[h];
+                den[h] += expected * growth[h];
+                days[h] += hour_days * count[h];
+            }
+        }
+        totals
     }
 
     /// Per key (an hour or a weekday of each cell, below `K`), the totals of the three

@@ -56,6 +56,8 @@ final class UsagePredictor
     private CData $weightOut;
     /** @var array<string, CData> packed interval levels by their bytes (a few distinct lists) */
     private array $levelBuffers = [];
+    /** @var array{0: array, 1: array{0: list<float>, 1: int, 2: ?CData, 3: list<string>}}|null */
+    private ?array $lastLevels = null;
     /** @var array{0: string, 1: int}|null name and version, cached from info() */
     private ?array $nameVersion = null;
     /** @var array<string, array<string, CData|null>> output buffers by shape (horizon:levels) */
@@ -274,6 +276,23 @@ final class UsagePredictor
             ));
     }
 
+    /**
+     * The levels as floats, their count, their native copy and their keys in the result.
+     * The last levels asked for are kept: a request repeating them costs one comparison.
+     *
+     * @param list<int|float> $levels
+     * @return array{0: list<float>, 1: int, 2: ?CData, 3: list<string>}
+     */
+    private function levelsFor(array $levels): array
+    {
+        if ($this->lastLevels === null || $this->lastLevels[0] !== $levels) {
+            $floats = self::levels($levels);
+            $native = $floats === [] ? null : $this->levelBuffer(pack('d*', ...$floats));
+            $this->lastLevels = [$levels, [$floats, count($floats), $native, self::levelKeys($floats)]];
+        }
+        return $this->lastLevels[1];
+    }
+
     /** The native copy of packed levels, kept for the next request with the same levels. */
     private function levelBuffer(string $packed): CData
     {
@@ -294,10 +313,8 @@ final class UsagePredictor
      */
     private function run(int $horizon, array $levels, callable $call): array
     {
-        $levels = self::levels($levels);
-        $nLevels = count($levels);
+        [$levels, $nLevels, $levelBuffer, $keys] = $this->levelsFor($levels);
         $out = $this->outputs($horizon, $nLevels);
-        $levelBuffer = $nLevels === 0 ? null : $this->levelBuffer(pack('d*', ...$levels));
         $status = $call($levelBuffer, $nLevels, $out);
         if ($status !== 0) {
             throw Native::exception($status, $this->ffi);
@@ -307,6 +324,7 @@ final class UsagePredictor
             $out,
             $horizon,
             $levels,
+            $keys,
             self::REGIMES[$this->regime->cdata] ?? 'unknown',
             (float) $this->weight->cdata,
             $name,
@@ -355,7 +373,7 @@ final class UsagePredictor
         if ($status !== 0) {
             throw Native::exception($status, $ffi);
         }
-        return self::result($out, $horizon, $levels, 'fallback', 0.0, 'fallback', 0);
+        return self::result($out, $horizon, $levels, self::levelKeys($levels), 'fallback', 0.0, 'fallback', 0);
     }
 
     /**
@@ -498,32 +516,33 @@ final class UsagePredictor
     /**
      * @param array<string, CData|null> $out
      * @param list<float> $levels
+     * @param list<string> $keys the levels' keys in a row's intervals
      */
     private static function result(
         array $out,
         int $horizon,
         array $levels,
+        array $keys,
         string $regime,
         float $weight,
         string $name,
         int $version,
     ): array {
-        $ts = unpack('q*', FFI::string($out['timestamps'], 8 * $horizon));
-        $fc = unpack('d*', FFI::string($out['forecast'], 8 * $horizon));
+        // Element reads: cheaper than copying the buffers out and unpacking them, at any horizon.
+        [$ts, $fc, $lo, $up] = [$out['timestamps'], $out['forecast'], $out['lower'], $out['upper']];
         $nLevels = count($levels);
-        $lo = $nLevels === 0 ? [] : array_values(unpack('d*', FFI::string($out['lower'], 8 * $horizon * $nLevels)));
-        $up = $nLevels === 0 ? [] : array_values(unpack('d*', FFI::string($out['upper'], 8 * $horizon * $nLevels)));
         $rows = [];
         for ($h = 0; $h < $horizon; $h++) {
             $intervals = [];
-            foreach ($levels as $j => $level) {
-                $intervals[self::levelKey($level)] = [$lo[$h * $nLevels + $j], $up[$h * $nLevels + $j]];
+            foreach ($keys as $j => $key) {
+                $intervals[$key] = [$lo[$h * $nLevels + $j], $up[$h * $nLevels + $j]];
             }
+            $first = $nLevels === 0 ? [null, null] : $intervals[$keys[0]];
             $rows[] = [
-                'timestamp' => $ts[$h + 1],
-                'forecast' => $fc[$h + 1],
-                'lower' => $nLevels === 0 ? null : $lo[$h * $nLevels],
-                'upper' => $nLevels === 0 ? null : $up[$h * $nLevels],
+                'timestamp' => $ts[$h],
+                'forecast' => $fc[$h],
+                'lower' => $first[0],
+                'upper' => $first[1],
                 'regime' => $regime,
                 'intervals' => $intervals,
             ];
@@ -546,9 +565,15 @@ final class UsagePredictor
     }
 
     /** "80", "97.5": the key of a level in 'intervals'. */
-    private static function levelKey(float $level): string
+    /**
+     * The keys of the levels in a row's intervals ('80', '97.5').
+     *
+     * @param list<float> $levels
+     * @return list<string>
+     */
+    private static function levelKeys(array $levels): array
     {
-        return rtrim(rtrim(sprintf('%.6F', $level), '0'), '.');
+        return array_map(fn (float $l): string => rtrim(rtrim(sprintf('%.6F', $l), '0'), '.'), $levels);
     }
 
     /**

@@ -131,6 +131,29 @@ final class UsagePredictorTest extends TestCase
         $this->assertSame($t[0], $cold['rows'][0]['timestamp']);
     }
 
+    public function testLevelsChangingBetweenRequestsGiveTheirOwnIntervals(): void
+    {
+        [$t, $v] = self::usage(20, 15.0, 12);
+        $p = self::predictor();
+        $both = $p->forecastGrid($t[0], $v, 3, [80, 95]);
+        // The same levels as ints, as floats, reordered, one of them, none, then both again.
+        // (PHP turns the keys '80' and '95' into integers.)
+        $this->assertSame([80, 95], array_keys($both['rows'][2]['intervals']));
+        $this->assertSame($both, $p->forecastGrid($t[0], $v, 3, [80, 95]));
+        $this->assertSame([80.0, 95.0], $p->forecastGrid($t[0], $v, 3, [80.0, 95.0])['levels']);
+        $swapped = $p->forecastGrid($t[0], $v, 3, [95, 80]);
+        $this->assertSame([95, 80], array_keys($swapped['rows'][2]['intervals']));
+        $this->assertSame($both['rows'][2]['intervals']['95'], $swapped['rows'][2]['intervals']['95']);
+        $this->assertSame($both['rows'][2]['intervals']['95'][0], $swapped['rows'][2]['lower']);
+        $one = $p->forecastGrid($t[0], $v, 3, [97.5]);
+        $this->assertSame(['97.5'], array_keys($one['rows'][0]['intervals']));
+        $this->assertLessThan($both['rows'][0]['intervals']['95'][0], $one['rows'][0]['lower']);
+        $none = $p->forecastGrid($t[0], $v, 3, []);
+        $this->assertSame([], $none['rows'][0]['intervals']);
+        $this->assertNull($none['rows'][0]['lower']);
+        $this->assertSame($both, $p->forecastGrid($t[0], $v, 3, [80, 95]));
+    }
+
     public function testFeatureDriftComparesRecentUsageWithTheTrainingFeatures(): void
     {
         $p = self::predictor();

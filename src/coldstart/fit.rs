@@ -420,6 +420,28 @@ struct Grid {
     slots: Option<Vec<u8>>,
 }
 
+/// The hour of the day of each cell of the hour-of-week table.
+const SLOT_HOUR: [u8; 168] = {
+    let mut table = [0; 168];
+    let mut c = 0;
+    while c < 168 {
+        table[c] = (c % 24) as u8;
+        c += 1;
+    }
+    table
+};
+
+/// The weekday (0 = Monday) of each cell of the hour-of-week table.
+const SLOT_WEEKDAY: [u8; 168] = {
+    let mut table = [0; 168];
+    let mut c = 0;
+    while c < 168 {
+        table[c] = (c / 24) as u8;
+        c += 1;
+    }
+    table
+};
+
 /// Observations summed per cell: per hour of the week on a slotted grid (168 cells), else
 /// per period (one cell each, in order, so the sums are those of a loop over the periods).
 /// Missing values count in no cell.
@@ -472,24 +494,23 @@ impl Cells {
     /// Empty cells of a grid, with their hours and weekdays.
     fn empty(grid: &Grid) -> Cells {
         let n = if grid.slots.is_some() { 168 } else { grid.len };
-        let mut cells = Cells {
-            sum: vec![0.0; n],
-            growth: vec![0.0; n],
-            count: vec![0.0; n],
-            hour: vec![0; n],
-            weekday: vec![0; n],
-        };
-        for c in 0..n {
-            (cells.hour[c], cells.weekday[c]) = match grid.slots {
-                Some(_) => ((c % 24) as u8, (c / 24) as u8),
-                None => {
+        let (hour, weekday) = match grid.slots {
+            Some(_) => (SLOT_HOUR.to_vec(), SLOT_WEEKDAY.to_vec()),
+            None => (0..n)
+                .map(|c| {
                     let mid = grid.start + c as i64 * grid.frequency + grid.frequency / 2;
                     let (h, w) = hour_weekday(mid, grid.offset);
                     (h as u8, w as u8)
-                }
-            };
+                })
+                .unzip(),
+        };
+        Cells {
+            sum: vec![0.0; n],
+            growth: vec![0.0; n],
+            count: vec![0.0; n],
+            hour,
+            weekday,
         }
-        cells
     }
 
     /// The two-step reference of [`Cells::robust_sums`]: sums of already robust values.

@@ -71,13 +71,14 @@ fn clean_anomalies(
     let Some(method) = anomaly else {
         return Ok(0);
     };
-    let present = values.iter().filter(|x| !x.is_nan()).count();
     // A phase needs a few values of its own before a value can stand out in it. With fewer
     // than three seasons of a seasonal series nothing is cleaned: pooled over the season (or
     // over a shorter period), the seasonal peaks and quiet days themselves look anomalous
     // (two weeks of business-hours usage had every weekday peak flagged), and cleaning
     // would erase the very pattern the model needs.
-    if (period >= 2 && values.len() < 3 * period) || present < 8 {
+    if (period >= 2 && values.len() < 3 * period)
+        || values.iter().filter(|x| !x.is_nan()).count() < 8
+    {
         return Ok(0);
     }
     let p = (period >= 2).then_some(period);

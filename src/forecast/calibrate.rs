@@ -10,7 +10,9 @@
 //! On the same windows the model is combined with the naive and the seasonal-naive forecast
 //! (`w * model + (1 - w) * baseline`, `w` in 0, 0.1, ..., 1); the combination with the lowest
 //! absolute error is kept (the model alone on a tie), and the residuals are those of the kept
-//! combination. A smooth series whose last value is hard to beat thus leans on it, while the
+//! combination. The seasonal naive is taken as the seasonal base of the target transform
+//! takes it ([`combined_baseline`]): where the last season is missing, the older season's
+//! value is moved by the level change since then. A smooth series whose last value is hard to beat thus leans on it, while the
 //! model keeps its place wherever it helps.
 
 use serde::{Deserialize, Serialize};
@@ -133,8 +135,8 @@ pub(crate) fn calibrate(
                 plan.horizon,
                 floor,
             )?;
-            let naive = baselines[0].forecast(history, plan.horizon)?;
-            let seasonal = baselines[1].forecast(history, plan.horizon)?;
+            let naive = combined_baseline(baselines[0], history, plan.horizon)?;
+            let seasonal = combined_baseline(baselines[1], history, plan.horizon)?;
             windows += 1;
             for h in 0..plan.horizon {
                 let actual = s.values[origin + h];
@@ -186,6 +188,30 @@ pub(crate) struct Combination {
     pub baseline: Option<Baseline>,
     /// The model's weight in `[0, 1]`.
     pub model_weight: f64,
+}
+
+/// The forecast of `baseline` as a combination uses it: the seasonal naive's values from a
+/// season older than the last one (the last is missing) are moved by the level change since
+/// then, as the seasonal base of the target transform is
+/// ([`seasonal_base_from`](super::transform::seasonal_base_from)); the other baselines as
+/// they are.
+pub(crate) fn combined_baseline(
+    baseline: Baseline,
+    history: &[f64],
+    horizon: usize,
+) -> Result<Vec<f64>> {
+    let mut forecast = baseline.forecast(history, horizon)?;
+    if let Baseline::SeasonalNaive { period } = baseline {
+        let n = history.len();
+        let seasons = n / period.max(1) + 2;
+        for (h, f) in forecast.iter_mut().enumerate() {
+            let v = super::transform::seasonal_base_from(history, n, n + h, period, seasons);
+            if !v.is_nan() {
+                *f = v;
+            }
+        }
+    }
+    Ok(forecast)
 }
 
 impl Default for Combination {
@@ -287,6 +313,34 @@ mod tests {
         assert_eq!(chosen.model_weight, 1.0);
         let all_equal: Vec<_> = (0..5).map(|i| (0, i as f64, 0.0, 0.0, 0.0)).collect();
         assert_eq!(choose_combination(&all_equal, &BASELINES).model_weight, 1.0);
+    }
+
+    #[test]
+    fn the_combined_seasonal_naive_carries_a_level_change_over_a_missing_season() {
+        let nan = f64::NAN;
+        let seasonal = Baseline::SeasonalNaive { period: 4 };
+        // A complete history: the seasonal naive as it is.
+        let full = [0.0, 1.0, 2.0, 3.0, 0.0, 1.0, 2.0, 3.0];
+        assert_eq!(
+            combined_baseline(seasonal, &full, 6).unwrap(),
+            seasonal.forecast(&full, 6).unwrap()
+        );
+        // The last season is half missing after the level rose by 8: its missing phases
+        // come from the season before, 8 higher; the present ones as they are.
+        let history = [0.0, 1.0, 2.0, 3.0, 0.0, 1.0, 2.0, 3.0, nan, nan, 10.0, 11.0];
+        assert_eq!(
+            seasonal.forecast(&history, 5).unwrap(),
+            vec![0.0, 1.0, 10.0, 11.0, 0.0]
+        );
+        assert_eq!(
+            combined_baseline(seasonal, &history, 5).unwrap(),
+            vec![8.0, 9.0, 10.0, 11.0, 8.0]
+        );
+        // Other baselines are left alone.
+        assert_eq!(
+            combined_baseline(Baseline::Naive, &history, 2).unwrap(),
+            vec![11.0, 11.0]
+        );
     }
 
     #[test]

@@ -47,7 +47,10 @@ pub(crate) struct Residuals {
     pub by_step: Vec<Vec<f64>>,
     /// Mean absolute scaled residual over every step and window.
     pub mae: f64,
-    /// The same for the seasonal-naive baseline on the same windows.
+    /// Mean absolute scaled residual of each window (NaN for a window without a present
+    /// actual value), in the order of `origins`.
+    pub window_mae: Vec<f64>,
+    /// The same as `mae` for the seasonal-naive baseline on the same windows.
     pub baseline_mae: f64,
     /// Number of forecast windows.
     pub windows: usize,
@@ -121,6 +124,8 @@ pub(crate) fn calibrate(
     ];
     // (step, actual, model, naive, seasonal naive) of every scored point.
     let mut points: Vec<(usize, f64, f64, f64, f64)> = Vec::new();
+    // The window of each point.
+    let mut point_window: Vec<usize> = Vec::new();
     let mut windows = 0usize;
     for (s, cut) in series.iter().zip(&cuts) {
         for &origin in cut {
@@ -137,13 +142,14 @@ pub(crate) fn calibrate(
             )?;
             let naive = combined_baseline(baselines[0], history, plan.horizon)?;
             let seasonal = combined_baseline(baselines[1], history, plan.horizon)?;
-            windows += 1;
             for h in 0..plan.horizon {
                 let actual = s.values[origin + h];
                 if !actual.is_nan() {
                     points.push((h, actual, forecast[h], naive[h], seasonal[h]));
+                    point_window.push(windows);
                 }
             }
+            windows += 1;
         }
     }
     if points.is_empty() {
@@ -159,16 +165,23 @@ pub(crate) fn calibrate(
     };
     let mut by_step = vec![Vec::new(); plan.horizon];
     let (mut abs_sum, mut base_sum) = (0.0, 0.0);
-    for &(h, actual, m, naive, seasonal) in &points {
+    let mut window_sums = vec![(0.0, 0usize); windows];
+    for (&(h, actual, m, naive, seasonal), &w) in points.iter().zip(&point_window) {
         let r = actual - combination.apply(m, [naive, seasonal][combination.index]);
         by_step[h].push(r);
         abs_sum += r.abs();
         base_sum += (actual - seasonal).abs();
+        window_sums[w].0 += r.abs();
+        window_sums[w].1 += 1;
     }
+    let window_mae = (window_sums.iter())
+        .map(|&(sum, n)| if n == 0 { f64::NAN } else { sum / n as f64 })
+        .collect();
     let count = points.len() as f64;
     Ok(Some(Residuals {
         by_step,
         mae: abs_sum / count,
+        window_mae,
         baseline_mae: base_sum / count,
         windows,
         origins: cuts,
@@ -179,6 +192,35 @@ pub(crate) fn calibrate(
             model_weight: combination.model_weight,
         },
     }))
+}
+
+/// Whether `a` (residuals on the same windows as `b`, from another target transform)
+/// calibrated better than `b` beyond the noise of the windows: its mean absolute residual
+/// per window is lower by more than one standard error of the mean per-window difference
+/// ([`clearly_lower`]). With fewer than two windows to compare, whether its mean absolute
+/// residual is lower.
+pub(crate) fn clearly_better(a: &Residuals, b: &Residuals) -> bool {
+    clearly_lower(&a.window_mae, &b.window_mae).unwrap_or(a.mae < b.mae)
+}
+
+/// Whether the paired values `a` are lower than `b` by more than one standard error of the
+/// mean difference (pairs with a NaN left out); `None` for fewer than two pairs or lengths
+/// that differ.
+fn clearly_lower(a: &[f64], b: &[f64]) -> Option<bool> {
+    if a.len() != b.len() {
+        return None;
+    }
+    let d: Vec<f64> = (a.iter().zip(b))
+        .map(|(x, y)| x - y)
+        .filter(|d| d.is_finite())
+        .collect();
+    if d.len() < 2 {
+        return None;
+    }
+    let n = d.len() as f64;
+    let mean = d.iter().sum::<f64>() / n;
+    let variance = d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    Some(mean + (variance / n).sqrt() < 0.0)
 }
 
 /// How a forecast combines the model with a baseline: `w * model + (1 - w) * baseline`.
@@ -341,6 +383,34 @@ mod tests {
             combined_baseline(Baseline::Naive, &history, 2).unwrap(),
             vec![11.0, 11.0]
         );
+    }
+
+    #[test]
+    fn lower_only_beyond_the_noise_of_the_windows() {
+        // Lower in every window by 1 (no spread): clearly lower.
+        assert_eq!(
+            clearly_lower(&[1.0, 2.0, 3.0], &[2.0, 3.0, 4.0]),
+            Some(true)
+        );
+        // Lower on average by 0.25 but with differences -2, 1.5, -1, 0.5: the standard
+        // error (about 0.8) is larger than the gain.
+        assert_eq!(
+            clearly_lower(&[1.0, 4.5, 2.0, 3.5], &[3.0, 3.0, 3.0, 3.0]),
+            Some(false)
+        );
+        // Higher: never.
+        assert_eq!(
+            clearly_lower(&[2.0, 3.0, 4.0], &[1.0, 2.0, 3.0]),
+            Some(false)
+        );
+        // Windows without points (NaN) are left out; too few pairs or unequal lengths say
+        // nothing.
+        assert_eq!(
+            clearly_lower(&[1.0, f64::NAN, 2.0], &[2.0, 1.0, 3.0]),
+            Some(true)
+        );
+        assert_eq!(clearly_lower(&[1.0, f64::NAN], &[2.0, 1.0]), None);
+        assert_eq!(clearly_lower(&[1.0, 2.0], &[2.0, 3.0, 4.0]), None);
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! On the same windows the model is combined with the naive and the seasonal-naive forecast
 //! (`w * model + (1 - w) * baseline`, `w` in 0, 0.1, ..., 1); the combination with the lowest
 //! absolute error is kept (the model alone on a tie), and the residuals are those of the kept
-//! combination. A smooth series whose last value is hard to beat thus leans on it, while the
+//! combination. The seasonal naive is taken as the seasonal base of the target transform
+//! takes it ([`combined_baseline`]): where the last season is missing, the older season's
+//! value is moved by the level change since then. A smooth series whose last value is hard to beat thus leans on it, while the
 //! model keeps its place wherever it helps.
 
 use serde::{Deserialize, Serialize};
@@ -45,7 +47,10 @@ pub(crate) struct Residuals {
     pub by_step: Vec<Vec<f64>>,
     /// Mean absolute scaled residual over every step and window.
     pub mae: f64,
-    /// The same for the seasonal-naive baseline on the same windows.
+    /// Mean absolute scaled residual of each window (NaN for a window without a present
+    /// actual value), in the order of `origins`.
+    pub window_mae: Vec<f64>,
+    /// The same as `mae` for the seasonal-naive baseline on the same windows.
     pub baseline_mae: f64,
     /// Number of forecast windows.
     pub windows: usize,
@@ -119,6 +124,8 @@ pub(crate) fn calibrate(
     ];
     // (step, actual, model, naive, seasonal naive) of every scored point.
     let mut points: Vec<(usize, f64, f64, f64, f64)> = Vec::new();
+    // The window of each point.
+    let mut point_window: Vec<usize> = Vec::new();
     let mut windows = 0usize;
     for (s, cut) in series.iter().zip(&cuts) {
         for &origin in cut {
@@ -133,15 +140,16 @@ pub(crate) fn calibrate(
                 plan.horizon,
                 floor,
             )?;
-            let naive = baselines[0].forecast(history, plan.horizon)?;
-            let seasonal = baselines[1].forecast(history, plan.horizon)?;
-            windows += 1;
+            let naive = combined_baseline(baselines[0], history, plan.horizon)?;
+            let seasonal = combined_baseline(baselines[1], history, plan.horizon)?;
             for h in 0..plan.horizon {
                 let actual = s.values[origin + h];
                 if !actual.is_nan() {
                     points.push((h, actual, forecast[h], naive[h], seasonal[h]));
+                    point_window.push(windows);
                 }
             }
+            windows += 1;
         }
     }
     if points.is_empty() {
@@ -157,16 +165,23 @@ pub(crate) fn calibrate(
     };
     let mut by_step = vec![Vec::new(); plan.horizon];
     let (mut abs_sum, mut base_sum) = (0.0, 0.0);
-    for &(h, actual, m, naive, seasonal) in &points {
+    let mut window_sums = vec![(0.0, 0usize); windows];
+    for (&(h, actual, m, naive, seasonal), &w) in points.iter().zip(&point_window) {
         let r = actual - combination.apply(m, [naive, seasonal][combination.index]);
         by_step[h].push(r);
         abs_sum += r.abs();
         base_sum += (actual - seasonal).abs();
+        window_sums[w].0 += r.abs();
+        window_sums[w].1 += 1;
     }
+    let window_mae = (window_sums.iter())
+        .map(|&(sum, n)| if n == 0 { f64::NAN } else { sum / n as f64 })
+        .collect();
     let count = points.len() as f64;
     Ok(Some(Residuals {
         by_step,
         mae: abs_sum / count,
+        window_mae,
         baseline_mae: base_sum / count,
         windows,
         origins: cuts,
@@ -179,6 +194,35 @@ pub(crate) fn calibrate(
     }))
 }
 
+/// Whether `a` (residuals on the same windows as `b`, from another target transform)
+/// calibrated better than `b` beyond the noise of the windows: its mean absolute residual
+/// per window is lower by more than one standard error of the mean per-window difference
+/// ([`clearly_lower`]). With fewer than two windows to compare, whether its mean absolute
+/// residual is lower.
+pub(crate) fn clearly_better(a: &Residuals, b: &Residuals) -> bool {
+    clearly_lower(&a.window_mae, &b.window_mae).unwrap_or(a.mae < b.mae)
+}
+
+/// Whether the paired values `a` are lower than `b` by more than one standard error of the
+/// mean difference (pairs with a NaN left out); `None` for fewer than two pairs or lengths
+/// that differ.
+fn clearly_lower(a: &[f64], b: &[f64]) -> Option<bool> {
+    if a.len() != b.len() {
+        return None;
+    }
+    let d: Vec<f64> = (a.iter().zip(b))
+        .map(|(x, y)| x - y)
+        .filter(|d| d.is_finite())
+        .collect();
+    if d.len() < 2 {
+        return None;
+    }
+    let n = d.len() as f64;
+    let mean = d.iter().sum::<f64>() / n;
+    let variance = d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    Some(mean + (variance / n).sqrt() < 0.0)
+}
+
 /// How a forecast combines the model with a baseline: `w * model + (1 - w) * baseline`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Combination {
@@ -186,6 +230,30 @@ pub(crate) struct Combination {
     pub baseline: Option<Baseline>,
     /// The model's weight in `[0, 1]`.
     pub model_weight: f64,
+}
+
+/// The forecast of `baseline` as a combination uses it: the seasonal naive's values from a
+/// season older than the last one (the last is missing) are moved by the level change since
+/// then, as the seasonal base of the target transform is
+/// ([`seasonal_base_from`](super::transform::seasonal_base_from)); the other baselines as
+/// they are.
+pub(crate) fn combined_baseline(
+    baseline: Baseline,
+    history: &[f64],
+    horizon: usize,
+) -> Result<Vec<f64>> {
+    let mut forecast = baseline.forecast(history, horizon)?;
+    if let Baseline::SeasonalNaive { period } = baseline {
+        let n = history.len();
+        let seasons = n / period.max(1) + 2;
+        for (h, f) in forecast.iter_mut().enumerate() {
+            let v = super::transform::seasonal_base_from(history, n, n + h, period, seasons);
+            if !v.is_nan() {
+                *f = v;
+            }
+        }
+    }
+    Ok(forecast)
 }
 
 impl Default for Combination {
@@ -287,6 +355,62 @@ mod tests {
         assert_eq!(chosen.model_weight, 1.0);
         let all_equal: Vec<_> = (0..5).map(|i| (0, i as f64, 0.0, 0.0, 0.0)).collect();
         assert_eq!(choose_combination(&all_equal, &BASELINES).model_weight, 1.0);
+    }
+
+    #[test]
+    fn the_combined_seasonal_naive_carries_a_level_change_over_a_missing_season() {
+        let nan = f64::NAN;
+        let seasonal = Baseline::SeasonalNaive { period: 4 };
+        // A complete history: the seasonal naive as it is.
+        let full = [0.0, 1.0, 2.0, 3.0, 0.0, 1.0, 2.0, 3.0];
+        assert_eq!(
+            combined_baseline(seasonal, &full, 6).unwrap(),
+            seasonal.forecast(&full, 6).unwrap()
+        );
+        // The last season is half missing after the level rose by 8: its missing phases
+        // come from the season before, 8 higher; the present ones as they are.
+        let history = [0.0, 1.0, 2.0, 3.0, 0.0, 1.0, 2.0, 3.0, nan, nan, 10.0, 11.0];
+        assert_eq!(
+            seasonal.forecast(&history, 5).unwrap(),
+            vec![0.0, 1.0, 10.0, 11.0, 0.0]
+        );
+        assert_eq!(
+            combined_baseline(seasonal, &history, 5).unwrap(),
+            vec![8.0, 9.0, 10.0, 11.0, 8.0]
+        );
+        // Other baselines are left alone.
+        assert_eq!(
+            combined_baseline(Baseline::Naive, &history, 2).unwrap(),
+            vec![11.0, 11.0]
+        );
+    }
+
+    #[test]
+    fn lower_only_beyond_the_noise_of_the_windows() {
+        // Lower in every window by 1 (no spread): clearly lower.
+        assert_eq!(
+            clearly_lower(&[1.0, 2.0, 3.0], &[2.0, 3.0, 4.0]),
+            Some(true)
+        );
+        // Lower on average by 0.25 but with differences -2, 1.5, -1, 0.5: the standard
+        // error (about 0.8) is larger than the gain.
+        assert_eq!(
+            clearly_lower(&[1.0, 4.5, 2.0, 3.5], &[3.0, 3.0, 3.0, 3.0]),
+            Some(false)
+        );
+        // Higher: never.
+        assert_eq!(
+            clearly_lower(&[2.0, 3.0, 4.0], &[1.0, 2.0, 3.0]),
+            Some(false)
+        );
+        // Windows without points (NaN) are left out; too few pairs or unequal lengths say
+        // nothing.
+        assert_eq!(
+            clearly_lower(&[1.0, f64::NAN, 2.0], &[2.0, 1.0, 3.0]),
+            Some(true)
+        );
+        assert_eq!(clearly_lower(&[1.0, f64::NAN], &[2.0, 1.0]), None);
+        assert_eq!(clearly_lower(&[1.0, 2.0], &[2.0, 3.0, 4.0]), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use ndarray::{Array2, ArrayView2};
 
-use super::transform::{last_present, seasonal_base, TargetTransform};
+use super::transform::{last_present, seasonal_base, seasonal_base_from, TargetTransform};
 use crate::drift::ModelReference;
 use crate::error::{Error, Result};
 use crate::features::cursor::RowCursor;
@@ -32,24 +32,15 @@ pub(crate) struct TargetRule {
 }
 
 impl TargetRule {
-    /// The base of the target at index `u` from the values before the origin `t <= u` only:
-    /// the seasonal base's seasons at or after `t` count as missing, and the last present
-    /// value is the last one before `t`. Equal to [`TargetRule::base`] when `u == t`.
+    /// The base of the target at index `u` from the values before the origin `t <= u` only
+    /// ([`seasonal_base_from`]): the seasonal base's seasons at or after `t` are passed over
+    /// (not counted as missing ones), and the last present value is the last one before `t`.
+    /// Equal to [`TargetRule::base`] when `u == t`.
     fn origin_base(&self, values: &[f64], t: usize, u: usize) -> f64 {
         match self.transform {
             TargetTransform::Level => 0.0,
             TargetTransform::SeasonalDifference => {
-                if self.period > 0 {
-                    for k in 1..=self.lookback.max(1) {
-                        let Some(i) = u.checked_sub(k * self.period) else {
-                            break;
-                        };
-                        if i < t && !values[i].is_nan() {
-                            return values[i];
-                        }
-                    }
-                }
-                last_present(values, t)
+                seasonal_base_from(values, t, u, self.period, self.lookback)
             }
             TargetTransform::Difference => last_present(values, t),
         }

@@ -54,7 +54,7 @@ pub struct ForecastParams {
     /// The tree ensemble's settings (default: boosting + forest blend).
     pub model: ModelParams,
     /// The target transform; `None` chooses between `level` and `seasonal_difference` by
-    /// backtest (`difference` only when asked for).
+    /// backtest, `level` only when clearly better (`difference` only when asked for).
     pub transform: Option<TargetTransform>,
     /// Interval levels in percent, used when a forecast does not name its own.
     pub levels: Vec<f64>,

@@ -16,6 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::calibrate::combined_baseline;
 use super::conformal::Conformal;
 use super::engine::{forecast_steps, TargetRule};
 use super::fallback::FallbackProfile;
@@ -387,7 +388,7 @@ impl UsagePredictor {
         let mut scaled = scaled;
         let c = s.combination;
         if let (Some(baseline), true) = (c.baseline, c.model_weight < 1.0) {
-            let base = baseline.forecast(&prepared.values, horizon)?;
+            let base = combined_baseline(baseline, &prepared.values, horizon)?;
             for (f, b) in scaled.iter_mut().zip(base) {
                 if !b.is_nan() {
                     *f = c.model_weight * *f + (1.0 - c.model_weight) * b;

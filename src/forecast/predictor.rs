@@ -10,7 +10,9 @@
 //! 2. Seasonal periods are detected per series among the natural ones of the frequency (a
 //!    day and a week); the features ([`FeatureSpec`]) and the seasonal base follow them.
 //! 3. With `transform: null` (the default) both target transforms are backtested on rolling
-//!    origins at the end of the series and the best one (lowest scaled MAE) is kept; the
+//!    origins at the end of the series and the seasonal difference is kept unless the level
+//!    scored clearly better (a lower scaled MAE per window by more than one standard error:
+//!    trees cannot extrapolate a level outside the training range); the
 //!    residuals of the kept one calibrate the conformal intervals per horizon step, and the
 //!    same windows, forecast from shortened histories, learn the cold-start hand-over
 //!    schedule ([`handover`](super::handover)).
@@ -25,7 +27,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::calibrate::{calibrate, Combination, Residuals, WindowPlan};
+use super::calibrate::{calibrate, clearly_better, Combination, Residuals, WindowPlan};
 use super::conformal::Conformal;
 use super::engine::TargetRule;
 use super::handover::HandoverPoint;
@@ -211,9 +213,12 @@ impl UsagePredictor {
             if let Some(s) = score {
                 transform_scores.push((transform.name().to_string(), s));
             }
-            let better = match (&best, score) {
+            // The seasonal difference (tried last) is kept unless the level calibrated
+            // clearly better: trees cannot extrapolate a level outside the range they were
+            // trained on, while the seasonal difference falls back to the seasonal naive.
+            let better = match (&best, &residuals) {
                 (None, _) => true,
-                (Some((_, Some(b))), Some(s)) => s < b.mae,
+                (Some((_, Some(b))), Some(r)) => !clearly_better(b, r),
                 _ => false,
             };
             if better {

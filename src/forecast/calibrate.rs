@@ -10,10 +10,10 @@
 //! On the same windows the model is combined with the naive and the seasonal-naive forecast
 //! (`w * model + (1 - w) * baseline`, `w` in 0, 0.1, ..., 1); the combination with the lowest
 //! absolute error is kept (the model alone on a tie), and the residuals are those of the kept
-//! combination. The seasonal naive is taken as the seasonal base of the target transform
-//! takes it ([`combined_baseline`]): where the last season is missing, the older season's
-//! value is moved by the level change since then. A smooth series whose last value is hard to beat thus leans on it, while the
-//! model keeps its place wherever it helps.
+//! combination. The seasonal naive here is the seasonal base of the target transform
+//! ([`combined_baseline`]): where the last season is missing, the older season's value is
+//! moved by the level change since then. A smooth series whose last value is hard to beat
+//! thus leans on it, while the model keeps its place wherever it helps.
 
 use serde::{Deserialize, Serialize};
 

@@ -54,6 +54,8 @@ $cases = [
     'forecastGrid(), 1 step, 4 weeks of history' => static fn () => $predictor->forecastGrid($t4[0], $v4, 1, [80]),
     'forecastGrid(), 1 step, 1 year of history' => static fn () => $predictor->forecastGrid($t[0], $v, 1, [80]),
     'forecast(), 1 step, 2 weeks of history' => static fn () => $predictor->forecast($t2, $v2, 1, [80]),
+    'forecast(), 1 step, 2 weeks of a 1-year tenant' => static fn () => $predictor->forecast($t2, $v2, 1, [80], null, 365.0),
+    'forecast(), 1 step, 2 weeks of a 40-day tenant' => static fn () => $predictor->forecast($t2, $v2, 1, [80], null, 40.0),
     'forecast(), 1 step, 1 year of history' => static fn () => $predictor->forecast($t, $v, 1, [80]),
     'forecast(), 24 steps, 2 weeks, 80/95%' => static fn () => $predictor->forecast($t2, $v2, 24, [80, 95]),
     'fallback(), 24 steps, 2 weeks' => static fn () => UsagePredictor::fallback($t2, $v2, 24, [80]),

@@ -131,6 +131,32 @@ final class UsagePredictorTest extends TestCase
         $this->assertSame($t[0], $cold['rows'][0]['timestamp']);
     }
 
+    public function testTimestampsOnTheGridTakeTheGridPathWithTheSameAnswer(): void
+    {
+        [$t, $v] = self::usage(20, 15.0, 13);
+        $p = self::predictor();
+        // In order and one period apart: answered by the grid path.
+        $onGrid = $p->forecast($t, $v, 24, [80, 95], null, 40.0);
+        // The same points with one timestamp as ISO 8601 go through the native sort and merge.
+        $iso = $t;
+        $iso[5] = gmdate('Y-m-d\TH:i:s\Z', $t[5]);
+        $this->assertEquals($onGrid, $p->forecast($iso, $v, 24, [80, 95], null, 40.0));
+        $this->assertEquals($onGrid, $p->forecastGrid($t[0], $v, 24, [80, 95], 40.0));
+        // A missing period (no timestamp) is a gap, not the grid: the same as a null there.
+        $gapT = $t;
+        $gapV = $v;
+        unset($gapT[30], $gapV[30]);
+        $withNull = $v;
+        $withNull[30] = null;
+        $this->assertEquals(
+            $p->forecastGrid($t[0], $withNull, 3),
+            $p->forecast(array_values($gapT), array_values($gapV), 3)
+        );
+        // A list with keys out of order is not taken for the grid.
+        $reversed = $p->forecast(array_reverse($t, true), array_reverse($v, true), 24, [80, 95], null, 40.0);
+        $this->assertEquals($onGrid, $reversed);
+    }
+
     public function testLevelsChangingBetweenRequestsGiveTheirOwnIntervals(): void
     {
         [$t, $v] = self::usage(20, 15.0, 12);

@@ -664,7 +664,8 @@ final class UsagePredictor
     private static function packTimestamps(array $timestamps, string $what): string
     {
         try {
-            return self::packInts(...(array_is_list($timestamps) ? $timestamps : array_values($timestamps)));
+            $list = array_is_list($timestamps) ? $timestamps : array_values($timestamps);
+            return self::packInts(...$list);
         } catch (\TypeError) {
             $ts = [];
             foreach (array_values($timestamps) as $i => $t) {

@@ -637,6 +637,24 @@ fn regular_frequency(ts: &[i64]) -> Option<i64> {
 }
 
 /// Checks every timestamp's range and every value's finiteness (NaN allowed).
+/// The index of the first infinite value, if any. A pass without branches comes first (it
+/// vectorises, and forecasts run these checks on every request); the search only runs when
+/// there is something to find.
+///
+/// ```
+/// use tenantml::data::series::first_infinite;
+/// assert_eq!(first_infinite(&[1.0, f64::NAN, f64::NEG_INFINITY, f64::INFINITY]), Some(2));
+/// assert_eq!(first_infinite(&[1.0, f64::NAN]), None);
+/// ```
+pub fn first_infinite(values: &[f64]) -> Option<usize> {
+    let any = values.iter().fold(false, |any, v| any | v.is_infinite());
+    if any {
+        values.iter().position(|v| v.is_infinite())
+    } else {
+        None
+    }
+}
+
 fn check_points(timestamps: &[i64], values: &[f64]) -> Result<()> {
     for (r, (&t, &v)) in timestamps.iter().zip(values).enumerate() {
         check_range(t)

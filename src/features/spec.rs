@@ -312,7 +312,7 @@ struct WindowState {
 }
 
 pub(super) fn check_values(values: &[f64]) -> Result<()> {
-    match values.iter().position(|x| x.is_infinite()) {
+    match crate::data::series::first_infinite(values) {
         Some(i) => Err(Error::InvalidArgument(format!(
             "value {i} is infinite (use NaN for a missing period)"
         ))),

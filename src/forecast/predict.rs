@@ -23,7 +23,7 @@ use super::fallback::FallbackProfile;
 use super::handover::{regime_for, scheduled_weight, Regime};
 use super::predictor::{check_levels, UsagePredictor, MAX_HORIZON};
 use super::prepare::{cleaning_period, prepare};
-use crate::data::series::{Series, MAX_TIMESTAMP, MIN_TIMESTAMP};
+use crate::data::series::{first_infinite, Series, MAX_TIMESTAMP, MIN_TIMESTAMP};
 use crate::error::{Error, Result};
 use crate::features::calendar::LocalClock;
 
@@ -264,7 +264,7 @@ impl UsagePredictor {
         }
         check_levels(levels)?;
         check_span(start, values.len() + horizon, self.stored.frequency)?;
-        if let Some(i) = values.iter().position(|v| v.is_infinite()) {
+        if let Some(i) = first_infinite(values) {
             return Err(Error::InvalidArgument(format!(
                 "history value {i} is infinite (use NaN for a missing value)"
             )));

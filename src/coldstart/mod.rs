@@ -12,6 +12,7 @@
 //! zone pass the offset in effect for the window. All randomness is seeded; the same
 //! arguments give bit-identical output.
 
+mod cells;
 mod fit;
 mod population;
 mod series;

@@ -11,7 +11,8 @@
  *     window of a 40-day-old tenant (the blended regime: both model and prior run) and of
  *     a tenant with a year of data) / the whole year of values
  *     on the grid (the per-request hot path: no timestamps to pack or sort),
- *   - forecast() of one step from two weeks / the whole year of (timestamp, value),
+ *   - forecast() of one step from two weeks of (timestamp, value) in the same three regimes
+ *     (unix seconds one period apart: checked, then the grid path) / from the whole year,
  *   - 24 steps from two weeks, with 80/95% intervals,
  *   - the fallback rule, 24 steps from two weeks.
  * Each figure is the median (and best) of --runs runs after a warm-up run.

@@ -397,9 +397,12 @@ impl UsagePredictor {
         }
         // Without calibration windows (too little data when fitting), the prior's relative
         // uncertainty stands in for the conformal widths.
-        let relative = (s.prior.noise_cv.powi(2)
-            + s.level_spread.powi(2) / (1.0 + history_days(values, s.frequency)))
-        .sqrt();
+        let relative = match s.conformal {
+            Some(_) => f64::NAN,
+            None => (s.prior.noise_cv.powi(2)
+                + s.level_spread.powi(2) / (1.0 + history_days(values, s.frequency)))
+            .sqrt(),
+        };
         let half = (1..=horizon)
             .map(|h| {
                 let f = scaled[h - 1] * prepared.scale;

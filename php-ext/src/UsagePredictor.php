@@ -560,12 +560,11 @@ final class UsagePredictor
             foreach ($keys as $j => $key) {
                 $intervals[$key] = [$lo[$h * $nLevels + $j], $up[$h * $nLevels + $j]];
             }
-            $first = $nLevels === 0 ? [null, null] : $intervals[$keys[0]];
             $rows[] = [
                 'timestamp' => $ts[$h],
                 'forecast' => $fc[$h],
-                'lower' => $first[0],
-                'upper' => $first[1],
+                'lower' => $nLevels === 0 ? null : $lo[$h * $nLevels],
+                'upper' => $nLevels === 0 ? null : $up[$h * $nLevels],
                 'regime' => $regime,
                 'intervals' => $intervals,
             ];
@@ -587,7 +586,6 @@ final class UsagePredictor
         }
     }
 
-    /** "80", "97.5": the key of a level in 'intervals'. */
     /**
      * The keys of the levels in a row's intervals ('80', '97.5').
      *

@@ -3,7 +3,7 @@
 //! parameters, everything chosen at fit time kept; < 1 s), model selection by backtest
 //! (`UsagePredictor::fit`: transform chosen, intervals calibrated, hand-over learned and the
 //! final model fitted; < 10 s), one forecast step and a day of forecast steps from a year
-//! of history.
+//! of history, and laying two weeks of timestamped points on the grid.
 //! Run: `cargo bench --bench forecast`.
 
 use std::hint::black_box;
@@ -84,6 +84,17 @@ fn forecast(c: &mut Criterion) {
                 .forecast_values_aged(two_weeks_start, black_box(two_weeks), 1, &[80.0], 365.0)
                 .unwrap()
         })
+    });
+    // What a history of (timestamp, value) costs before the forecast: sorting, merging and
+    // laying it on the grid (the native path of PHP's forecast() when its timestamps are
+    // not unix seconds one period apart).
+    let stamps: Vec<i64> = (0..336).map(|i| two_weeks_start + i * 3600).collect();
+    let options = SeriesOptions {
+        frequency: Some(3600),
+        ..SeriesOptions::default()
+    };
+    group.bench_function("history/two_weeks_of_timestamps_to_grid", |b| {
+        b.iter(|| Series::new(black_box(&stamps), two_weeks, &options).unwrap())
     });
     group.bench_function("24_steps/one_year_history", |b| {
         b.iter(|| {

@@ -31,6 +31,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::series::first_infinite;
 use crate::error::{Error, Result};
 
 /// Iglewicz & Hoaglin's constant in the modified z-score `0.6745 (x - median) / MAD`:
@@ -234,7 +235,7 @@ pub fn clean(values: &[f64], flags: &[bool], mode: CleanMode) -> Result<Vec<f64>
             values.len()
         )));
     }
-    if let Some(i) = values.iter().position(|v| v.is_infinite()) {
+    if let Some(i) = first_infinite(values) {
         return Err(Error::InvalidArgument(format!(
             "value {i} is infinite (use NaN for a missing value)"
         )));
@@ -311,7 +312,7 @@ fn check_values(values: &[f64]) -> Result<()> {
     if values.is_empty() {
         return Err(Error::InvalidArgument("the series is empty".into()));
     }
-    if let Some(i) = values.iter().position(|v| v.is_infinite()) {
+    if let Some(i) = first_infinite(values) {
         return Err(Error::InvalidArgument(format!(
             "value {i} is infinite (use NaN for a missing value)"
         )));

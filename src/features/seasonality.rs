@@ -64,6 +64,7 @@ use std::f64::consts::PI;
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::series::first_infinite;
 use crate::error::{Error, Result};
 
 /// A lag's autocorrelation needs at least this many pairs of present values; below, NaN.
@@ -347,7 +348,7 @@ fn check_values(values: &[f64]) -> Result<()> {
     if values.is_empty() {
         return Err(Error::InvalidArgument("the series is empty".into()));
     }
-    if let Some(i) = values.iter().position(|v| v.is_infinite()) {
+    if let Some(i) = first_infinite(values) {
         return Err(Error::InvalidArgument(format!(
             "value {i} is infinite (use NaN for a missing value)"
         )));

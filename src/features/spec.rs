@@ -9,6 +9,7 @@ use super::calendar::{date_from_days, parse_date, LocalClock};
 use super::cursor::RowCursor;
 use super::lags::{lag, ratio, reciprocals, seasonal_mean, CalendarTables, DATE_FEATURES};
 use super::windows::{min_max, quantile_of, Ewm, Expanding, Moments, SortedWindow};
+use crate::data::series::first_infinite;
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -312,7 +313,7 @@ struct WindowState {
 }
 
 pub(super) fn check_values(values: &[f64]) -> Result<()> {
-    match crate::data::series::first_infinite(values) {
+    match first_infinite(values) {
         Some(i) => Err(Error::InvalidArgument(format!(
             "value {i} is infinite (use NaN for a missing period)"
         ))),

@@ -32,6 +32,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::series::first_infinite;
 use crate::error::{Error, Result};
 
 /// Largest horizon (in periods) any forecast accepts: far beyond a useful forecast (1141
@@ -180,7 +181,7 @@ fn check_history(history: &[f64], name: &str) -> Result<f64> {
     if history.is_empty() {
         return Err(Error::InvalidArgument(format!("{name}: empty history")));
     }
-    if let Some(i) = history.iter().position(|v| v.is_infinite()) {
+    if let Some(i) = first_infinite(history) {
         return Err(Error::InvalidArgument(format!(
             "{name}: infinite value at index {i} of the history"
         )));

@@ -19,6 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::series::first_infinite;
 use crate::error::{Error, Result};
 
 /// Checks two aligned series and returns their complete pairs.
@@ -142,7 +143,7 @@ pub fn mase_scale(insample: &[f64], period: usize) -> Result<f64> {
             "mase_scale: period must be at least 1".into(),
         ));
     }
-    if let Some(i) = insample.iter().position(|v| v.is_infinite()) {
+    if let Some(i) = first_infinite(insample) {
         return Err(Error::InvalidArgument(format!(
             "mase_scale: infinite value at index {i}"
         )));
